@@ -1,0 +1,98 @@
+"""Small Markdown building blocks: tables, cell escaping, number formats, relative links."""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from typing import Any, Sequence
+
+DASH = "—"  # an empty cell: not measured / not applicable
+
+
+def cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell (pipes escaped, one line)."""
+    text = DASH if value is None or value == "" else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, align: str | None = None) -> str:
+    """A pipe table; ``align`` is one character per column: l, r or c (default: all left)."""
+    align = align or "l" * len(headers)
+    marks = {"l": ":--", "r": "--:", "c": ":-:"}
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |",
+             "| " + " | ".join(marks[a] for a in align) + " |"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def wrap(markdown: str, css_class: str) -> str:
+    """A ``<div class=...>`` around Markdown (md_in_html), e.g. to make a table sortable."""
+    return f'<div class="{css_class}" markdown>\n\n{markdown}\n\n</div>'
+
+
+def code_block(code: str, lang: str = "") -> str:
+    fence = "```"
+    while fence in code:
+        fence += "`"
+    return f"{fence}{lang}\n{code.rstrip()}\n{fence}"
+
+
+def indent(text: str, spaces: int = 4) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line if line.strip() else "" for line in text.splitlines())
+
+
+def count(n: int | None) -> str:
+    """Exact counts with thousands separators: 25,557,032."""
+    return DASH if n is None else f"{int(n):,}"
+
+
+def si(n: float | None, unit: str = "") -> str:
+    """Large figures with an SI prefix and three significant digits: 4.09 G, 512."""
+    if n is None:
+        return DASH
+    n = float(n)
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= factor:
+            return f"{n / factor:.3g} {prefix}{unit}".rstrip()
+    return f"{n:.3g} {unit}".rstrip() if not n.is_integer() else f"{int(n)} {unit}".rstrip()
+
+
+def ms(value: float | None) -> str:
+    """A latency in milliseconds with three significant digits (0.0472, 1.25, 138)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}"
+
+
+def nbytes(n: int | None) -> str:
+    if n is None:
+        return DASH
+    for factor, unit in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if n >= factor:
+            return f"{n / factor:.3g} {unit}"
+    return f"{n} B"
+
+
+def value(v: Any) -> str:
+    """A claim's figure as written: exact integers with separators, floats to 4 significant digits."""
+    if isinstance(v, bool) or v is None:
+        return str(v).lower() if isinstance(v, bool) else DASH
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if v.is_integer() and abs(v) >= 1000 else f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(value(x) for x in v) + "]"
+    return str(v)
+
+
+def link(text: str, target: str, current: str) -> str:
+    """A Markdown link from page ``current`` to docs file ``target`` (both relative to docs/)."""
+    return f"[{text}]({relpath(target, current)})"
+
+
+def relpath(target: str, current: str) -> str:
+    return posixpath.relpath(target, posixpath.dirname(current) or ".")

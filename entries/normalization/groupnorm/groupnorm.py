@@ -1,0 +1,82 @@
+"""Group Normalization (Wu, He: "Group Normalization", ECCV 2018, arXiv:1803.08494)."""
+
+import torch
+from torch import nn
+
+# Statistics of low-precision inputs are accumulated in float32, as torch's own kernels do.
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+class GroupNorm(nn.Module):
+    """Normalizes each sample over groups of C/G channels and all spatial positions, then scales per channel.
+
+    Sec. 3.1: x_hat_i = (x_i - mu_i) / sigma_i (Eq. 1) with mu_i, sigma_i the mean and std over the set
+    S_i (Eq. 2), which for GN is "the same sample and the same group of C/G consecutive channels" (Eq. 7);
+    then y_i = gamma * x_hat_i + beta with a per-channel gamma and beta (Eq. 6). The computation follows
+    the paper's TensorFlow code (Sec. 3.2, Fig. 3): reshape (N, C, H, W) to (N, G, C/G, H, W), take the
+    moments over the last three axes, reshape back, scale and shift. G = 1 is Layer Normalization over
+    (C, H, W) and G = C is Instance Normalization (Sec. 3.1, "Relation to Prior Work").
+
+    Matches ``torch.nn.GroupNorm(num_groups, channels, eps, affine)`` (same ``weight``/``bias`` names).
+
+    Args:
+        channels: the number of channels C; must be divisible by ``num_groups``.
+        num_groups: the number of groups G (32 by default, Sec. 3.1 and Sec. 4.1).
+        eps: the small constant added to the variance inside the square root (Eq. 2; 1e-5 in Fig. 3).
+        affine: learn the per-channel scale gamma and shift beta of Eq. 6 (initialized to 1 and 0).
+
+    Shape:
+        - Input: (N, C, H, W), or (N, C, *) with any number of spatial dimensions (including none).
+        - Output: same shape and dtype as the input.
+
+    Examples:
+        >>> import torch
+        >>> gn = GroupNorm(64, num_groups=32)
+        >>> gn(torch.randn(2, 64, 7, 9)).shape
+        torch.Size([2, 64, 7, 9])
+    """
+
+    def __init__(self, channels: int, num_groups: int = 32, eps: float = 1e-5, affine: bool = True):
+        super().__init__()
+        for name, value in (("channels", channels), ("num_groups", num_groups)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if channels % num_groups != 0:
+            raise ValueError(f"channels ({channels}) must be divisible by num_groups ({num_groups}): "
+                             f"GN splits the channels into G groups of C/G channels (Sec. 3.1, Eq. 7)")
+        if not eps >= 0:
+            raise ValueError(f"eps must be non-negative, got {eps!r}")
+        self.channels = channels
+        self.num_groups = num_groups
+        self.eps = float(eps)
+        self.affine = affine
+        if affine:
+            self.weight = nn.Parameter(torch.ones(channels))  # gamma, per channel (Eq. 6; init 1, Sec. 4.1)
+            self.bias = nn.Parameter(torch.zeros(channels))  # beta, per channel (Eq. 6)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 2 or x.shape[1] != self.channels:
+            raise ValueError(f"expected an input of shape (N, {self.channels}, *), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(f"expected a floating-point input, got {x.dtype}")
+        n, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
+        g = self.num_groups
+        xf = x.float() if x.dtype in _LOW_PRECISION else x
+        xg = xf.reshape(n, g, c // g, *spatial)  # Fig. 3: (N, G, C/G, H, W)
+        axes = tuple(range(2, xg.dim()))  # Fig. 3: moments over [2, 3, 4] = the set S_i of Eq. 7
+        mu = xg.mean(dim=axes, keepdim=True)  # Eq. 2, (N, G, 1, 1, 1)
+        centered = xg - mu
+        # Eq. 2: biased variance (1/m) from the centered values (two passes: no E[x^2] - mu^2 cancellation).
+        var = (centered * centered).mean(dim=axes, keepdim=True)  # (N, G, 1, 1, 1)
+        y = centered * torch.rsqrt(var + self.eps)  # Eq. 1 with sigma = sqrt(var + eps) of Eq. 2
+        y = y.reshape(n, c, *spatial)  # Fig. 3: back to (N, C, H, W)
+        if self.weight is not None:
+            shape = (1, c) + (1,) * len(spatial)  # (1, C, 1, 1): gamma and beta are per channel (Eq. 6)
+            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return y.to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"{self.channels}, num_groups={self.num_groups}, eps={self.eps}, affine={self.affine}"

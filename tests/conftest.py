@@ -1,0 +1,42 @@
+"""Shared fixtures: throwaway entry roots, registries over them, and the CUDA skip."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from encyclo.registry import Registry
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    if _cuda():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (none here); run on a GPU machine")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def entry_root(tmp_path: Path) -> Path:
+    root = tmp_path / "pack"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def quiet_registry():
+    """Build a Registry over roots without turning its broken-entry warnings into errors."""
+    def build(*roots: Path) -> Registry:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Registry(list(roots))
+    return build
