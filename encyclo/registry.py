@@ -16,6 +16,7 @@ import difflib
 import fnmatch
 import functools
 import hashlib
+import importlib
 import importlib.util
 import os
 import sys
@@ -446,19 +447,53 @@ def default_roots() -> list[Path]:
     return roots
 
 
-def _entry_point_roots() -> list[Path]:
-    from importlib.metadata import entry_points
+def _entry_point_values() -> list[tuple[str, str]]:
+    """(name, value) of every ``encyclo.entries`` entry point of the installed distributions.
 
+    Reads ``*.dist-info/entry_points.txt`` directly: importlib.metadata would cost ~30 ms of imports on
+    every `encyclo list`, a fifth of its budget.
+    """
+    import configparser
+
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for base in sys.path:
+        folder = Path(base or ".")
+        if not folder.is_dir():
+            continue
+        for path in list(folder.glob("*.dist-info/entry_points.txt")) + list(folder.glob("*.egg-info/entry_points.txt")):
+            dist = path.parent.name.split("-")[0].lower()
+            if dist in seen:  # the first on sys.path wins, as importlib.metadata does
+                continue
+            seen.add(dist)
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if ENTRY_POINT_GROUP not in text:
+                continue
+            parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+            parser.optionxform = str  # keep case
+            try:
+                parser.read_string(text)
+            except configparser.Error:
+                continue
+            if parser.has_section(ENTRY_POINT_GROUP):
+                found.extend((name, value.strip()) for name, value in parser.items(ENTRY_POINT_GROUP))
+    return found
+
+
+def _entry_point_roots() -> list[Path]:
     roots = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for name, value in _entry_point_values():
         try:
-            target = ep.load()
+            module_name, _, attr = value.partition(":")
+            target: Any = importlib.import_module(module_name.strip())
+            for part in filter(None, attr.strip().split(".")):
+                target = getattr(target, part)
             if isinstance(target, ModuleType):
                 roots.append(Path(target.__file__).resolve().parent)
             else:
                 roots.append(Path(target() if callable(target) else target))
         except Exception as exc:  # a broken plug-in must not take the registry down
-            warnings.warn(f"entry point '{ep.name}' ({ep.value}) in group {ENTRY_POINT_GROUP} failed: "
+            warnings.warn(f"entry point '{name}' ({value}) in group {ENTRY_POINT_GROUP} failed: "
                           f"{type(exc).__name__}: {exc}", BrokenEntryWarning, stacklevel=2)
     return roots
 

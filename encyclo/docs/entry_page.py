@@ -1,0 +1,358 @@
+"""One entry's page: paper card, claims, article, API, executed example, benchmarks, compatibility, links.
+
+Every function takes registry objects (Entry, Paper, ClaimResult) and results rows and returns Markdown;
+none imports torch or reads files other than through the Entry it is given.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..claims import ClaimResult
+from ..registry import Entry, Paper
+from . import markdown as md
+from . import paths
+from .results import COMPAT_COLUMNS, Figures, devices, is_stale, row_date
+
+CHECK, CROSS, WARN = "✓", "✗", "⚠"
+
+
+@dataclass(frozen=True)
+class Composition:
+    """An architecture with this block in its attention slot, e.g. ``resnet50 + seblock``."""
+
+    architecture: Entry
+    base: str  # the architecture's id or variant, e.g. "resnet50"
+    input: str
+    figures: Figures
+    base_figures: Figures
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    config: dict
+    input: str
+    figures: Figures
+    latency_row: dict | None = None
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """Everything an entry page shows; built by the site generator, rendered by :func:`render`."""
+
+    entry: Entry
+    claims: Sequence[ClaimResult] = ()
+    readme: str | None = None
+    api_identifier: str | None = None  # mkdocstrings identifier of the impl object
+    source: str | None = None  # the implementation file's text
+    example: str | None = None  # the executed example as Markdown
+    has_notebook: bool = False
+    rows: Sequence[dict] = ()  # this entry's results rows (measurements and compat)
+    chart: str | None = None  # file name of the benchmark chart, next to the page
+    variants: Sequence[Variant] = ()
+    used_in: Sequence[Composition] = ()
+    slot_blocks: Sequence[Entry] = ()  # for architectures with an attention slot: blocks that fit it
+    related: Sequence[Entry] = ()
+    siblings: Sequence[Entry] = ()  # the other entries of the category
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- header and paper -----------------------------------------------------------------------------
+def front_matter(entry: Entry) -> str:
+    return f"---\ntitle: {json.dumps(entry.name)}\ndescription: {json.dumps(entry.summary)}\n---\n"
+
+
+def header(entry: Entry) -> str:
+    names = f"`{entry.id}`" + "".join(f" · `{a}`" for a in entry.aliases)
+    tags = " ".join(f"`#{t}`" for t in entry.tags)
+    meta = (f"{names} · {paths.category_title(entry.category)} / {entry.kind} · io "
+            f"[`{entry.io}`]({md.relpath('add-an-entry.md', paths.entry_page(entry))}#category-contracts-io)")
+    return f"# {entry.name}\n\n{entry.summary}\n{{ .entry-summary }}\n\n{meta}" + (f"<br>{tags}" if tags else "")
+
+
+def paper_card(paper: Paper) -> str:
+    """Title, authors, venue and year, links (arXiv or URL, DOI, code) and the BibTeX to copy."""
+    links = [f"[arXiv {paper.arxiv}]({paper.link})" if paper.arxiv else f"[paper]({paper.link})"]
+    if paper.doi:
+        links.append(f"[doi:{paper.doi}](https://doi.org/{paper.doi})")
+    if paper.code:
+        links.append(f"[code]({paper.code})")
+    body = (f"**{paper.title}**<br>\n{', '.join(paper.authors)}<br>\n*{paper.venue} {paper.year}* · "
+            + " · ".join(links) + "\n\n" + md.code_block(paper.bibtex, "bibtex"))
+    return md.wrap(body, "paper-card")
+
+
+# ---- claims ---------------------------------------------------------------------------------------
+def claim_status(result: ClaimResult) -> str:
+    """✓ reproduced, ✗ not reproduced (or not measurable), ⚠ the named deviation."""
+    claim = result.claim
+    if result.error:
+        return f"{CROSS} could not be measured: {result.error}"
+    if claim.deviation and result.reproduced:
+        return f"{CROSS} marked as a deviation but reproduces"
+    if claim.deviation:
+        return f"{WARN} known deviation: {claim.deviation}"
+    return f"{CHECK} reproduced" if result.reproduced else f"{CROSS} not reproduced"
+
+
+def _paper_figure(result: ClaimResult) -> str:
+    claim = result.claim
+    text = md.value(claim.value)
+    if claim.unit and claim.unit != "count" and len(claim.unit) <= 12:
+        text += f" {claim.unit}"
+    if claim.tolerance:
+        text += f" ± {claim.tolerance:.2%}".replace(".00%", "%")
+    return text
+
+
+def _claim_label(result: ClaimResult) -> str:
+    claim = result.claim
+    at = ", ".join(f"{k}={md.value(v) if not isinstance(v, str) else v}" for k, v in claim.at.items()) or "defaults"
+    unit = f"{claim.unit} · " if claim.unit and claim.unit != "count" and len(claim.unit) > 12 else ""
+    return f"`{claim.what}`<br><small>{html.escape(unit)}at {html.escape(at)}</small>"
+
+
+def claims_table(results: Sequence[ClaimResult]) -> str:
+    if not results:
+        return "The entry states no claims yet."
+    rows = [(_claim_label(r), _paper_figure(r), md.DASH if r.error else md.value(r.measured), claim_status(r),
+             r.claim.source) for r in results]
+    held = sum(1 for r in results if r.ok)
+    intro = (f"{held} of {len(results)} claims hold (reproduced, or a named deviation). Measured when this page "
+             "was built: params and MACs by counting on the meta device, the others by the functions the "
+             "entry's tests define.")
+    return intro + "\n\n" + md.wrap(md.table(["Claim", "Paper", "Measured", "Holds", "Source"], rows,
+                                             align="llllll"[:5]), "claims-table")
+
+
+# ---- article, API, example ------------------------------------------------------------------------
+def article(readme: str) -> tuple[str, str]:
+    """The README as (lead, sections): its H1 title dropped (the page has one), the text before the first
+    ``##`` heading as the lead, the rest (Method, Deviations, Notes, ...) as written, equations kept."""
+    lines = readme.strip().splitlines()
+    if lines and re.match(r"^#\s", lines[0]):
+        lines = lines[1:]
+    first = next((i for i, line in enumerate(lines) if re.match(r"^##\s", line)), len(lines))
+    return "\n".join(lines[:first]).strip(), "\n".join(lines[first:]).strip()
+
+
+def usage(entry: Entry) -> str:
+    """How to build and call the entry, per its io contract."""
+    name = next((v for v, cfg in entry.variants.items() if cfg == entry.defaults), entry.id)
+    code = {
+        "feature_map": f'block = create("{entry.id}", channels=64)\ny = block(torch.randn(8, 64, 56, 56))  # same shape',
+        "tokens": f'layer = create("{entry.id}", dim=768)\ny = layer(torch.randn(8, 197, 768))  # same shape',
+        "classifier": f'model = create("{name}", num_classes=1000)\nlogits = model(torch.randn(1, 3, 224, 224))',
+        "dense": f'model = create("{name}", in_chans=3, num_classes=21)\nout = model(torch.randn(1, 3, 224, 224))',
+        "batch_augment": (f'augment = create("{entry.id}")\nimages, soft_targets = augment(torch.rand(8, 3, 224, 224), '
+                          'torch.randint(0, 10, (8,)),\n                                 num_classes=10, '
+                          'generator=torch.Generator().manual_seed(0))'),
+        "image_augment": (f'augment = create("{entry.id}")\nout = augment(np.zeros((224, 224, 3), np.uint8), '
+                          'np.random.default_rng(0))'),
+    }[entry.io]
+    imports = "import numpy as np\n" if entry.io == "image_augment" else "import torch\n"
+    return md.code_block(f"{imports}from encyclo import create\n\n{code}", "python")
+
+
+def api_section(entry: Entry, identifier: str | None, source: str | None) -> str:
+    parts = [usage(entry)]
+    if identifier:
+        parts.append(f"::: {identifier}\n    options:\n      heading_level: 3\n      show_root_heading: true\n"
+                     "      show_root_full_path: false")
+    if source is not None:
+        parts.append(f'??? example "Source: {entry.impl_file.name} (self-contained, copy-paste ready)"\n\n'
+                     + md.indent(md.code_block(source, "python")))
+    return "\n\n".join(parts)
+
+
+def example_section(example: str | None, has_notebook: bool, entry: Entry) -> str:
+    if example is None:
+        return (f'!!! info "No example yet"\n    Add `{paths.entry_dir(entry).split("/", 1)[1]}/example.py` '
+                "(a jupytext percent script); the site executes it at build time.")
+    intro = "Executed when the site was built (outputs below are the real ones)."
+    if has_notebook:
+        intro += (' Also as a [notebook page](example.ipynb) and a '
+                  '<a href="example.ipynb" download>downloadable .ipynb</a>.')
+    return intro + "\n\n" + md.wrap(example, "executed-example")
+
+
+# ---- benchmarks and compatibility ------------------------------------------------------------------
+def _latency(row: dict) -> tuple[str, str]:
+    if row.get("status") != "ok" or row.get("latency_ms") is None:
+        return (row.get("status") or "error", md.DASH)
+    spread = f"{md.ms(row.get('latency_p10_ms'))}–{md.ms(row.get('latency_p90_ms'))}"
+    return (md.ms(row["latency_ms"]) + (f" {WARN}" if row.get("noisy") else ""), spread)
+
+
+def _roofline(row: dict) -> str:
+    if not row.get("bound"):
+        return md.DASH
+    pct = row.get("pct_of_roofline")
+    return f"{row['bound']}-bound" + (f", {pct:.0f}%" if pct is not None else "")
+
+
+def _options(row: dict) -> str:
+    flags = [f for f in ("channels_last", "compile") if row.get(f)]
+    return row.get("dtype", "?") + ("".join(f" +{f}" for f in flags))
+
+
+def bench_table(entry: Entry, rows: Sequence[dict]) -> str:
+    """Results grouped by device: one table each, with the device name, dates and a stale mark per row."""
+    measured = [r for r in rows if r.get("kind") != "compat"]
+    out: list[str] = []
+    for device in devices(measured):
+        mine = sorted((r for r in measured if r.get("device_name") == device),
+                      key=lambda r: (r.get("variant") or "", r.get("input", ""), r.get("dtype", ""), r.get("mode", "")))
+        dates = sorted({row_date(r) for r in mine})
+        threads = sorted({r.get("threads") for r in mine if r.get("threads")})
+        torch_versions = sorted({str(r.get("torch_version")) for r in mine if r.get("torch_version")})
+        info = [f"measured {dates[0]}" + (f" to {dates[-1]}" if len(dates) > 1 else "")]
+        if torch_versions:
+            info.append("torch " + ", ".join(torch_versions))
+        if threads:
+            info.append(f"{', '.join(map(str, threads))} CPU thread{'s' if threads != [1] else ''}")
+        table_rows = []
+        for r in mine:
+            latency, spread = _latency(r)
+            table_rows.append((r.get("name") or r["id"], r.get("input"), _options(r), r.get("mode"), latency, spread,
+                               md.nbytes(r.get("peak_memory_bytes")), md.si(r.get("throughput_per_s")),
+                               _roofline(r), f"{WARN} stale" if is_stale(r, entry) else "current"))
+        out.append(f"### {device}\n\n{' · '.join(info)}\n\n" + md.table(
+            ["Config", "Input", "dtype", "Mode", "Latency (ms)", "p10–p90", "Peak memory", "Throughput (/s)",
+             "Roofline", "Code"], table_rows, align="lllrrrrrll"))
+    return "\n\n".join(out)
+
+
+def stale_note(entry: Entry, rows: Sequence[dict]) -> str:
+    stale = [r for r in rows if is_stale(r, entry)]
+    if not stale:
+        return ""
+    hashes = ", ".join(sorted({str(r.get("code_hash")) for r in stale}))
+    return (f'!!! warning "Stale results"\n    {len(stale)} of {len(rows)} rows were measured on older code '
+            f"(code hash {hashes}; now {entry.code_hash}). They are shown, marked stale, until "
+            f"`encyclo bench {entry.id}` measures the current code.")
+
+
+def bench_section(entry: Entry, rows: Sequence[dict], chart: str | None) -> str:
+    measured = [r for r in rows if r.get("kind") != "compat"]
+    if not measured:
+        return (f'!!! info "Not benchmarked yet"\n    No committed results for `{entry.id}`. Run '
+                f"`encyclo bench {entry.id} --device cpu` (and `--device cuda`) and commit "
+                "`benchmarks/results/*.jsonl`; the site reads them, it never benchmarks.")
+    parts = ["Median latency of interleaved timed samples, p10–p90 spread, peak memory above the inputs "
+             f"({WARN} after a latency: noisy, IQR/median > 10%). See [How we measure]"
+             f"({md.relpath('measuring.md', paths.entry_page(entry))})."]
+    note = stale_note(entry, measured)
+    if note:
+        parts.append(note)
+    if chart:
+        parts.append(f"![Latency of {entry.id} per configuration and device]({chart}){{ .bench-chart loading=lazy }}")
+    parts.append(bench_table(entry, measured))
+    return "\n\n".join(parts)
+
+
+def compat_cell(value: Any) -> str:
+    """``ok`` -> ✓; ``fail: reason`` -> ✗ with the reason on hover; ``n/a: reason`` -> n/a."""
+    text = str(value or "")
+    if text == "ok":
+        return CHECK
+    if not text:
+        return md.DASH
+    kind, _, reason = text.partition(":")
+    mark = "n/a" if kind.strip() == "n/a" else CROSS
+    reason = html.escape(reason.strip().replace("|", "/"), quote=True)
+    return f'<abbr title="{reason}">{mark}</abbr>' if reason else mark
+
+
+def compat_table(entry: Entry, rows: Sequence[dict], *, first_column: str = "Device") -> str:
+    compat = [r for r in rows if r.get("kind") == "compat"]
+    if not compat:
+        return ""
+    table_rows = [(r.get("device_name"), *(compat_cell(r.get(key)) for key, _ in COMPAT_COLUMNS),
+                   row_date(r) + (f" {WARN} stale" if is_stale(r, entry) else "")) for r in compat]
+    return md.table([first_column, *(label for _, label in COMPAT_COLUMNS), "Checked"], table_rows,
+                    align="l" + "c" * len(COMPAT_COLUMNS) + "l")
+
+
+def compat_section(entry: Entry, rows: Sequence[dict]) -> str:
+    table = compat_table(entry, rows)
+    if not table:
+        return f"Not checked yet: `encyclo bench {entry.id}` records it (unless `--no-compat`)."
+    return ("Whether the entry runs eager on CPU and CUDA, in bfloat16, channels_last, under `torch.compile` and "
+            f"`torch.export` (hover a mark for the reason).\n\n{table}")
+
+
+# ---- variants, links ------------------------------------------------------------------------------
+def _config(config: dict) -> str:
+    return ", ".join(f"{k}={json.dumps(v)}" for k, v in config.items())
+
+
+def variants_section(entry: Entry, variants: Sequence[Variant]) -> str:
+    rows = [(f"`{v.name}`", _config(v.config), md.count(v.figures.params), md.si(v.figures.macs),
+             md.ms(v.latency_row.get("latency_ms")) if v.latency_row else md.DASH) for v in variants]
+    shape = variants[0].input if variants else ""
+    return (f'Each variant is an id of its own: `create("{variants[0].name}")`, `encyclo show {variants[0].name}`. '
+            f"Params and MACs counted at {shape}; latency: CPU, float32, inference, from the results.\n\n"
+            + md.table(["Variant", "Configuration", "Params", "MACs", "Latency (ms)"], rows, align="llrrr"))
+
+
+def _pct(new: int | None, old: int | None) -> str:
+    if new is None or old is None or not old:
+        return md.DASH
+    return f"+{md.si(new - old)} ({(new - old) / old:+.1%})"
+
+
+def used_in_section(entry: Entry, used_in: Sequence[Composition]) -> str:
+    current = paths.entry_page(entry)
+    rows = [(md.link(f"{c.base} + {entry.id}", paths.entry_page(c.architecture), current),
+             f'`create("{c.base}", attention="{entry.id}")`', md.count(c.figures.params),
+             _pct(c.figures.params, c.base_figures.params), md.si(c.figures.macs),
+             _pct(c.figures.macs, c.base_figures.macs)) for c in used_in]
+    shape = used_in[0].input if used_in else ""
+    return (f"Architectures with an attention slot, with this block in every block's slot (counted at {shape}):\n\n"
+            + md.table(["Architecture", "Build it", "Params", "vs. without", "MACs", "vs. without"], rows,
+                       align="llrrrr"))
+
+
+def links_section(page: EntryPage) -> str:
+    entry, current = page.entry, paths.entry_page(page.entry)
+    parts = []
+    if page.used_in:
+        parts.append("### Used in\n\n" + used_in_section(entry, page.used_in))
+    if page.slot_blocks:
+        base = next((v for v, cfg in entry.variants.items() if cfg == entry.defaults), entry.id)
+        blocks = ", ".join(md.link(f"`{b.id}`", paths.entry_page(b), current) for b in page.slot_blocks)
+        parts.append(f"### Attention slot\n\nAny `feature_map` block fills it, e.g. "
+                     f'`create("{base}", attention="{page.slot_blocks[0].id}")`: {blocks}.')
+    if page.related:
+        parts.append("### Related\n\n" + "\n".join(
+            f"- {md.link(e.name, paths.entry_page(e), current)} — {e.summary}" for e in page.related))
+    if page.siblings:
+        title = paths.category_title(entry.category)
+        parts.append(f"### Other {title.lower()} entries\n\n" + "\n".join(
+            f"- {md.link(e.name, paths.entry_page(e), current)} (`{e.id}`, {e.paper.year})" for e in page.siblings)
+            + f"\n\nCompared side by side: {md.link(title, paths.category_page(entry.category), current)}.")
+    return "\n\n".join(parts)
+
+
+# ---- the page -------------------------------------------------------------------------------------
+def render(page: EntryPage) -> str:
+    entry = page.entry
+    lead, sections = article(page.readme) if page.readme else ("", "")
+    parts = [front_matter(entry), header(entry), lead, "## Paper\n\n" + paper_card(entry.paper),
+             "## Claims\n\n" + claims_table(page.claims), sections,
+             "## API\n\n" + api_section(entry, page.api_identifier, page.source),
+             "## Example\n\n" + example_section(page.example, page.has_notebook, entry)]
+    if page.variants:
+        parts.append("## Variants\n\n" + variants_section(entry, page.variants))
+    parts.append("## Benchmarks\n\n" + bench_section(entry, page.rows, page.chart))
+    parts.append("## Compatibility\n\n" + compat_section(entry, page.rows))
+    links = links_section(page)
+    if links:
+        parts.append("## See also\n\n" + links)
+    return parts[0] + "\n" + "\n\n".join(p.strip("\n") for p in parts[1:] if p.strip()) + "\n"
