@@ -26,16 +26,19 @@ def _to_uint8(images) -> "list":
     return [(img.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy() for img in images]
 
 
+def check_drawable(names: list[str]) -> None:
+    if not {registry().entry(n).io for n in names} <= {"batch_augment", "image_augment"}:
+        raise EncycloError("--save draws augmentations only (batch_augment or image_augment entries)")
+
+
 def save_grid(names: list[str], shape: tuple[int, ...], path: Path, *, seed: int = 0) -> None:
     """Rows: the input, then each augmentation's output, on the sample photos; written with opencv."""
     import cv2
     import numpy as np
     import torch
 
+    check_drawable(names)
     reg = registry()
-    ios = {reg.entry(n).io for n in names}
-    if not ios <= {"batch_augment", "image_augment"}:
-        raise EncycloError("--save draws augmentations only (batch_augment or image_augment entries)")
     n = min(shape[0], 6) if len(shape) == 4 else 3
     h, w = (shape[2], shape[3]) if len(shape) == 4 else (shape[0], shape[1])
     batch, targets = sample_batch(n, (h, w))

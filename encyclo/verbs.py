@@ -35,6 +35,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .measure import Config
 
     shape = parse_shape(args.input)
+    if args.save:
+        from .gallery import check_drawable
+
+        check_drawable(args.ids)  # before any measuring
     config = Config(device=args.device, dtype=_default_dtype(args.ids, args.dtype), mode=args.mode,
                     channels_last=args.channels_last, compile=args.compile, threads=args.threads)
     rows = compare(args.ids, shape, config, budget_s=args.budget, roofline=args.roofline)

@@ -221,3 +221,16 @@ def test_summary_refuses_augmentations():
 def test_cuda_path_measures():
     [row] = measure_many(["seblock"], (8, 64, 56, 56), Config(device="cuda"), budget_s=0.2)
     assert row["status"] == "ok" and row["peak_memory_bytes"] >= 8 * 64 * 56 * 56 * 4
+
+
+def test_compare_save_writes_an_augmentation_grid(tmp_path):
+    import cv2
+
+    out = tmp_path / "grid.png"
+    proc = run_cli("compare", "mixup", "cutmix", "--input", "4x3x64x64", "--save", str(out), "--budget", "0.05")
+    assert proc.returncode == 0, proc.stderr
+    grid = cv2.imread(str(out))
+    assert grid.shape[1] == 4 * 64 and grid.shape[0] == 3 * (64 + 24)  # input, mixup, cutmix rows
+    refused = run_cli("compare", "seblock", "--input", "1x8x8x8", "--save", str(tmp_path / "x.png"),
+                      "--budget", "0.05")
+    assert refused.returncode == 2 and "--save draws augmentations only" in refused.stderr

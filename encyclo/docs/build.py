@@ -25,6 +25,7 @@ from ..claims import ClaimResult
 from ..registry import Entry, Registry, builtin_root, registry
 from . import category_page as cat
 from . import entry_page as ep
+from . import markdown as md
 from . import notebooks, paths
 from .charts import Bar, bar_chart, scatter_chart
 from .results import (Figures, compat_rows, devices, find_row, main_device, measure_rows, reference_input,
@@ -228,15 +229,17 @@ class Site:
         title = f"{entry.id}: latency per configuration (median, p10-p90)"
         png = self.charts.get(("bar", bars, title, note), lambda: bar_chart(bars, title=title, xlabel="ms", note=note))
         self.files[paths.entry_chart(entry)] = png
-        return paths.entry_chart(entry).rsplit("/", 1)[-1]
+        return paths.entry_chart(entry)
 
     def _entry_page(self, entry: Entry, example: str | None) -> str:
         rows = [*measure_rows(self.results, entry.id), *compat_rows(self.results, entry.id)]
+        chart = self._entry_chart(entry, rows)
         page = ep.EntryPage(
             entry=entry, claims=self.claim_results(entry),
             readme=entry.readme_file.read_text(encoding="utf-8") if entry.readme_file.exists() else None,
             api_identifier=self._api_identifier(entry), source=entry.impl_file.read_text(encoding="utf-8"),
-            example=example, has_notebook=example is not None, rows=rows, chart=self._entry_chart(entry, rows),
+            example=example, has_notebook=example is not None, rows=rows,
+            chart=chart.rsplit("/", 1)[-1] if chart else None, chart_size=md.png_size(self.files[chart]) if chart else None,
             variants=self._variants(entry) if entry.variants else (), used_in=self._used_in(entry),
             slot_blocks=[e for e in self.entries if e.io == "feature_map" and e.category == "attention"]
             if "attention" in entry.slots else (),
@@ -299,7 +302,8 @@ class Site:
             rows = self._category_rows(entries)
             chart = self._category_chart(category, rows)
             self.files[paths.category_page(category)] = cat.category_page(
-                category, rows, entries=entries, results=self.results, chart=chart, cpu_device=self.cpu_device)
+                category, rows, entries=entries, results=self.results, chart=chart, cpu_device=self.cpu_device,
+                chart_size=md.png_size(self.files[chart]) if chart else None)
         self.files[f"{paths.ENTRIES_DIR}/index.md"] = cat.all_entries_page(self.entries)
         self.files[f"{paths.ENTRIES_DIR}/SUMMARY.txt"] = cat.nav(self.entries)
         for cache in (self.counts, self.claims):

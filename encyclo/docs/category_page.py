@@ -59,17 +59,17 @@ def category_table(rows: Sequence[CategoryRow], *, page: str) -> str:
     modules = any(r.entry.is_module for r in rows)
     body = []
     for r in rows:
-        name = md.link(r.label if r.variant else r.entry.name, paths.entry_page(r.entry), page)
-        paper = f"[{r.entry.paper.venue} {r.entry.paper.year}]({r.entry.paper.link})"
+        name = md.link(r.label, paths.entry_page(r.entry), page)
+        paper = f"[{r.entry.paper.venue}]({r.entry.paper.link})"
         if modules:
-            body.append((name, r.entry.kind, r.entry.paper.year, md.count(r.figures.params), md.si(r.figures.macs),
-                         r.input, _latency_cell(r), paper))
+            body.append((name, r.entry.kind, md.count(r.figures.params), md.si(r.figures.macs), r.input,
+                         _latency_cell(r), r.entry.paper.year, paper))
         else:
-            body.append((name, r.entry.kind, r.entry.paper.year, f"`{r.entry.io}`", r.input, _throughput_cell(r),
-                         _latency_cell(r), paper))
-    headers = (["Entry", "Kind", "Year", "Params", "MACs", "Input", "Latency CPU (ms)", "Paper"] if modules else
-               ["Entry", "Kind", "Year", "io", "Input", "Throughput CPU (/s)", "Latency CPU (ms)", "Paper"])
-    return md.wrap(md.table(headers, body, align="llrrrlrl" if modules else "llrllrrl"), "sortable")
+            body.append((name, r.entry.kind, f"`{r.entry.io}`", r.input, _throughput_cell(r), _latency_cell(r),
+                         r.entry.paper.year, paper))
+    headers = (["Entry", "Kind", "Params", "MACs", "Input", "Latency CPU (ms)", "Year", "Paper"] if modules else
+               ["Entry", "Kind", "io", "Input", "Throughput CPU (/s)", "Latency CPU (ms)", "Year", "Paper"])
+    return md.wrap(md.table(headers, body, align="llrrlrrl" if modules else "lllrrrrl"), "sortable")
 
 
 def chart_bars(rows: Sequence[CategoryRow], results: Sequence[dict]) -> list[Bar]:
@@ -108,7 +108,7 @@ def chart_note(results: Sequence[dict]) -> str:
 
 
 def category_page(category: str, rows: Sequence[CategoryRow], *, entries: Sequence[Entry], results: Sequence[dict],
-                  chart: str | None, cpu_device: str | None) -> str:
+                  chart: str | None, cpu_device: str | None, chart_size: tuple[int, int] | None = None) -> str:
     page = paths.category_page(category)
     title = paths.category_title(category)
     modules = any(r.entry.is_module for r in rows)
@@ -117,16 +117,15 @@ def category_page(category: str, rows: Sequence[CategoryRow], *, entries: Sequen
     measured = (f"latency and throughput come from the committed results measured on **{cpu_device}** "
                 "(float32, or uint8 images; inference)" if cpu_device else
                 "latency comes from committed results: none yet, hence the dashes")
-    parts = [f"---\ntitle: {title}\n---", f"# {title}", CATEGORY_BLURBS.get(category, ""),
-             f"{len(entries)} entries. {what}; {measured}. Click a column header to sort. "
-             f"{md.DASH} : not measured or not applicable.", category_table(rows, page=page)]
+    parts = [f"---\ntitle: {title}\nhide: [toc]\n---", f"# {title}", CATEGORY_BLURBS.get(category, ""),
+             f"{len(entries)} entries. {what}; {measured}. Click a column header to sort; "
+             f"{md.DASH}: not measured or not applicable.", category_table(rows, page=page)]
     if chart:
-        parts.append(f"![{'Latency vs MACs' if modules else 'Throughput'} of the {title.lower()} entries]"
-                     f"({chart.rsplit('/', 1)[-1]}){{ .bench-chart loading=lazy }}")
-    compat = [compat_table(e, [r for r in results if r.get("id") == e.id], first_column=e.id) for e in entries]
-    compat = [c for c in compat if c]
+        alt = f"{'Latency vs MACs' if modules else 'Throughput'} of the {title.lower()} entries"
+        parts.append(md.image(alt, chart.rsplit("/", 1)[-1], chart_size, "bench-chart"))
+    compat = compat_table(results, entries)
     if compat:
-        parts.append("## Compatibility\n\n" + "\n\n".join(compat))
+        parts.append("## Compatibility\n\nFrom `encyclo bench` (hover n/a or ✗ for the reason).\n\n" + compat)
     parts.append("## Entries\n\n" + "\n".join(
         f"- {md.link(e.name, paths.entry_page(e), page)} (`{e.id}`) — {e.summary}" for e in entries))
     return "\n\n".join(p for p in parts if p) + "\n"

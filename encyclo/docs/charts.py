@@ -104,7 +104,8 @@ def scatter_chart(points: Sequence[Point], *, title: str, xlabel: str, ylabel: s
             ax.set_yscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        if len(groups) > 1:
+            ax.legend(loc="best", fontsize=8, frameon=False)
         ax.set_title(title, loc="left")
         ax.margins(x=0.15, y=0.15)
         if note:

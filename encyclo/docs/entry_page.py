@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -54,6 +55,7 @@ class EntryPage:
     has_notebook: bool = False
     rows: Sequence[dict] = ()  # this entry's results rows (measurements and compat)
     chart: str | None = None  # file name of the benchmark chart, next to the page
+    chart_size: tuple[int, int] | None = None  # its pixel size (width, height)
     variants: Sequence[Variant] = ()
     used_in: Sequence[Composition] = ()
     slot_blocks: Sequence[Entry] = ()  # for architectures with an attention slot: blocks that fit it
@@ -182,23 +184,29 @@ def example_section(example: str | None, has_notebook: bool, entry: Entry) -> st
 
 
 # ---- benchmarks and compatibility ------------------------------------------------------------------
-def _latency(row: dict) -> tuple[str, str]:
+def _latency(row: dict, entry: Entry) -> str:
+    """``0.209 (0.205–0.267)``, then ⚠ noisy / ⚠ stale marks; the status for failed rows."""
     if row.get("status") != "ok" or row.get("latency_ms") is None:
-        return (row.get("status") or "error", md.DASH)
-    spread = f"{md.ms(row.get('latency_p10_ms'))}–{md.ms(row.get('latency_p90_ms'))}"
-    return (md.ms(row["latency_ms"]) + (f" {WARN}" if row.get("noisy") else ""), spread)
+        return str(row.get("status") or "error")
+    text = f"{md.ms(row['latency_ms'])} ({md.ms(row.get('latency_p10_ms'))}–{md.ms(row.get('latency_p90_ms'))})"
+    if row.get("noisy"):
+        text += f' <abbr title="noisy: IQR / median > 10%">{WARN}</abbr>'
+    if is_stale(row, entry):
+        text += (f' <abbr title="measured on code {row.get("code_hash")}, now {entry.code_hash}">'
+                 f"{WARN} stale</abbr>")
+    return text
 
 
 def _roofline(row: dict) -> str:
     if not row.get("bound"):
         return md.DASH
     pct = row.get("pct_of_roofline")
-    return f"{row['bound']}-bound" + (f", {pct:.0f}%" if pct is not None else "")
+    return f"{row['bound']}" + (f" {pct:.0f}%" if pct is not None else "")
 
 
 def _options(row: dict) -> str:
     flags = [f for f in ("channels_last", "compile") if row.get(f)]
-    return row.get("dtype", "?") + ("".join(f" +{f}" for f in flags))
+    return f"{row.get('dtype', '?')} · {row.get('mode', '?')}" + "".join(f" +{f}" for f in flags)
 
 
 def bench_table(entry: Entry, rows: Sequence[dict]) -> str:
@@ -207,7 +215,8 @@ def bench_table(entry: Entry, rows: Sequence[dict]) -> str:
     out: list[str] = []
     for device in devices(measured):
         mine = sorted((r for r in measured if r.get("device_name") == device),
-                      key=lambda r: (r.get("variant") or "", r.get("input", ""), r.get("dtype", ""), r.get("mode", "")))
+                      key=lambda r: (r.get("variant") or "", r.get("name") or "", _volume(r.get("input", "")),
+                                     r.get("dtype", ""), r.get("mode", "")))
         dates = sorted({row_date(r) for r in mine})
         threads = sorted({r.get("threads") for r in mine if r.get("threads")})
         torch_versions = sorted({str(r.get("torch_version")) for r in mine if r.get("torch_version")})
@@ -216,16 +225,21 @@ def bench_table(entry: Entry, rows: Sequence[dict]) -> str:
             info.append("torch " + ", ".join(torch_versions))
         if threads:
             info.append(f"{', '.join(map(str, threads))} CPU thread{'s' if threads != [1] else ''}")
-        table_rows = []
-        for r in mine:
-            latency, spread = _latency(r)
-            table_rows.append((r.get("name") or r["id"], r.get("input"), _options(r), r.get("mode"), latency, spread,
-                               md.nbytes(r.get("peak_memory_bytes")), md.si(r.get("throughput_per_s")),
-                               _roofline(r), f"{WARN} stale" if is_stale(r, entry) else "current"))
-        out.append(f"### {device}\n\n{' · '.join(info)}\n\n" + md.table(
-            ["Config", "Input", "dtype", "Mode", "Latency (ms)", "p10–p90", "Peak memory", "Throughput (/s)",
-             "Roofline", "Code"], table_rows, align="lllrrrrrll"))
+        named = any((r.get("name") or entry.id) != entry.id for r in mine)
+        headers = ["Input", "dtype · mode", "Latency, ms: median (p10–p90)", "Peak memory", "Throughput /s",
+                   "Roofline: bound, % of peak"]
+        table_rows = [((f"`{r.get('name')}` " if named else "") + str(r.get("input")), _options(r),
+                       _latency(r, entry), md.nbytes(r.get("peak_memory_bytes")), md.si(r.get("throughput_per_s")),
+                       _roofline(r)) for r in mine]
+        out.append(f"### {device}\n\n{' · '.join(info)}\n\n" + md.table(headers, table_rows, align="llrrrl"))
     return "\n\n".join(out)
+
+
+def _volume(shape: str) -> int:
+    try:
+        return math.prod(int(d) for d in shape.split("x"))
+    except ValueError:
+        return 0
 
 
 def stale_note(entry: Entry, rows: Sequence[dict]) -> str:
@@ -238,7 +252,8 @@ def stale_note(entry: Entry, rows: Sequence[dict]) -> str:
             f"`encyclo bench {entry.id}` measures the current code.")
 
 
-def bench_section(entry: Entry, rows: Sequence[dict], chart: str | None) -> str:
+def bench_section(entry: Entry, rows: Sequence[dict], chart: str | None,
+                  chart_size: tuple[int, int] | None = None) -> str:
     measured = [r for r in rows if r.get("kind") != "compat"]
     if not measured:
         return (f'!!! info "Not benchmarked yet"\n    No committed results for `{entry.id}`. Run '
@@ -251,7 +266,7 @@ def bench_section(entry: Entry, rows: Sequence[dict], chart: str | None) -> str:
     if note:
         parts.append(note)
     if chart:
-        parts.append(f"![Latency of {entry.id} per configuration and device]({chart}){{ .bench-chart loading=lazy }}")
+        parts.append(md.image(f"Latency of {entry.id} per configuration and device", chart, chart_size, "bench-chart"))
     parts.append(bench_table(entry, measured))
     return "\n\n".join(parts)
 
@@ -269,18 +284,25 @@ def compat_cell(value: Any) -> str:
     return f'<abbr title="{reason}">{mark}</abbr>' if reason else mark
 
 
-def compat_table(entry: Entry, rows: Sequence[dict], *, first_column: str = "Device") -> str:
-    compat = [r for r in rows if r.get("kind") == "compat"]
+def compat_table(rows: Sequence[dict], entries: Sequence[Entry]) -> str:
+    """One line per (entry, device) compatibility row; the Entry column only when there are several."""
+    by_id = {e.id: e for e in entries}
+    compat = [r for r in rows if r.get("kind") == "compat" and r.get("id") in by_id]
     if not compat:
         return ""
-    table_rows = [(r.get("device_name"), *(compat_cell(r.get(key)) for key, _ in COMPAT_COLUMNS),
-                   row_date(r) + (f" {WARN} stale" if is_stale(r, entry) else "")) for r in compat]
-    return md.table([first_column, *(label for _, label in COMPAT_COLUMNS), "Checked"], table_rows,
-                    align="l" + "c" * len(COMPAT_COLUMNS) + "l")
+    several = len({r["id"] for r in compat}) > 1 or len(entries) > 1
+    table_rows = []
+    for r in compat:
+        device = f"{r.get('device_name')}<br><small>{row_date(r)}" + (
+            f" {WARN} stale" if is_stale(r, by_id[r["id"]]) else "") + "</small>"
+        cells = [compat_cell(r.get(key)) for key, _ in COMPAT_COLUMNS]
+        table_rows.append(([f"`{r['id']}`"] if several else []) + [device, *cells])
+    headers = (["Entry"] if several else []) + ["Device, checked", *(label for _, label in COMPAT_COLUMNS)]
+    return md.table(headers, table_rows, align=("l" if several else "") + "l" + "c" * len(COMPAT_COLUMNS))
 
 
 def compat_section(entry: Entry, rows: Sequence[dict]) -> str:
-    table = compat_table(entry, rows)
+    table = compat_table(rows, [entry])
     if not table:
         return f"Not checked yet: `encyclo bench {entry.id}` records it (unless `--no-compat`)."
     return ("Whether the entry runs eager on CPU and CUDA, in bfloat16, channels_last, under `torch.compile` and "
@@ -350,7 +372,7 @@ def render(page: EntryPage) -> str:
              "## Example\n\n" + example_section(page.example, page.has_notebook, entry)]
     if page.variants:
         parts.append("## Variants\n\n" + variants_section(entry, page.variants))
-    parts.append("## Benchmarks\n\n" + bench_section(entry, page.rows, page.chart))
+    parts.append("## Benchmarks\n\n" + bench_section(entry, page.rows, page.chart, page.chart_size))
     parts.append("## Compatibility\n\n" + compat_section(entry, page.rows))
     links = links_section(page)
     if links:

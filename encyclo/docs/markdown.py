@@ -96,3 +96,19 @@ def link(text: str, target: str, current: str) -> str:
 
 def relpath(target: str, current: str) -> str:
     return posixpath.relpath(target, posixpath.dirname(current) or ".")
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG from its IHDR chunk, or None for anything else."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def image(alt: str, src: str, size: tuple[int, int] | None = None, css_class: str = "") -> str:
+    """An image with attr_list attributes: class, lazy loading, and its size (no layout shift)."""
+    attrs = [f".{css_class}"] if css_class else []
+    attrs.append("loading=lazy")
+    if size:
+        attrs += [f"width={size[0]}", f"height={size[1]}"]
+    return f"![{alt}]({src}){{ {' '.join(attrs)} }}"

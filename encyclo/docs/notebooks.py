@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .markdown import code_block
+from .markdown import code_block, image, png_size
 
 CACHE_FORMAT = "1"  # bump when the conversion or execution settings change
 KERNEL = "python3"
@@ -144,11 +144,11 @@ def to_markdown(nb: Any, *, image_prefix: str = "example", heading_shift: int = 
             if "image/png" in data:
                 name = f"{image_prefix}-{number}-{k}.png"
                 images[name] = base64.b64decode(_text(data["image/png"]))
-                rendered.append(f'![Output of cell {number}]({name}){{ .nb-image loading=lazy }}')
+                rendered.append(image(f"Output of cell {number}", name, png_size(images[name]), "nb-image"))
             elif "image/svg+xml" in data:
                 name = f"{image_prefix}-{number}-{k}.svg"
                 images[name] = _text(data["image/svg+xml"]).encode()
-                rendered.append(f'![Output of cell {number}]({name}){{ .nb-image loading=lazy }}')
+                rendered.append(image(f"Output of cell {number}", name, None, "nb-image"))
             elif "text/markdown" in data:
                 rendered.append(_text(data["text/markdown"]))
             elif "text/plain" in data:

@@ -22,8 +22,8 @@ REFERENCE_INPUTS: dict[str, str] = {
     "dense": "1x3x224x224",
 }
 COMPAT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("compat_eager_cpu", "eager CPU"), ("compat_eager_cuda", "eager CUDA"), ("compat_bfloat16", "bfloat16"),
-    ("compat_channels_last", "channels_last"), ("compat_compile", "torch.compile"), ("compat_export", "torch.export"),
+    ("compat_eager_cpu", "CPU"), ("compat_eager_cuda", "CUDA"), ("compat_bfloat16", "bf16"),
+    ("compat_channels_last", "channels_last"), ("compat_compile", "compile"), ("compat_export", "export"),
 )
 
 

@@ -104,7 +104,10 @@ def time_callables(fns: list[Callable[[], Any]], *, device: str = "cpu", warmup_
         inners.append(inner)
         per_sample.append(per_call * inner)
     round_s = sum(per_sample)
-    n = int(min(max_samples, max(min_samples, budget_s * len(fns) / max(round_s, 1e-9))))
+    # Slow calls (whole networks training on CPU) would spend minutes on min_samples: there 3 samples
+    # suffice to report a median and a spread; n is in every row, so nobody mistakes it for more.
+    floor = min_samples if round_s * min_samples <= 5 * budget_s * len(fns) else min(3, min_samples)
+    n = int(min(max_samples, max(floor, budget_s * len(fns) / max(round_s, 1e-9))))
 
     flush = None
     if cuda and cold_l2:
