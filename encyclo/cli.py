@@ -63,6 +63,11 @@ def entry_card(name: str) -> dict:
 
 def cmd_show(args: argparse.Namespace) -> int:
     card = entry_card(args.id)
+    if args.claims:  # measures the claims: imports torch and the entry's code
+        from .claims import evaluate_claims
+
+        for c, result in zip(card["claims"], evaluate_claims(reg_mod.registry().entry(args.id))):
+            c.update(measured=result.measured, reproduced=result.reproduced, status=result.status_text)
     if args.format == "json":
         print(json.dumps(card, indent=2, default=str))
         return 0
@@ -84,12 +89,15 @@ def cmd_show(args: argparse.Namespace) -> int:
         out += [f"  {name:<16} {json.dumps(cfg)}" for name, cfg in card["variants"].items()]
     if card["preprocess"]:
         out.append(f"preprocess {json.dumps(card['preprocess'])}")
-    out.append("claims (checked by the test suite; `encyclo check --claims` measures them now)")
+    out.append("claims" + ("" if args.claims else " (reproduced by the test suite; `--claims` measures them now)"))
     for c in card["claims"]:
         tol = f" ±{c['tolerance']:.2%}" if c["tolerance"] else ""
         at = ", ".join(f"{k}={v}" for k, v in c["at"].items()) or "defaults"
-        line = f"  {c['what']} = {c['value']} {c['unit']}{tol} at {at}  [{c['source']}]"
-        if c["deviation"]:
+        mark = ("✓ " if c["reproduced"] != bool(c["deviation"]) else "✗ ") if "status" in c else ""
+        line = f"  {mark}{c['what']} = {c['value']} {c['unit']}{tol} at {at}  [{c['source']}]"
+        if "status" in c:
+            line += f"\n    measured: {c['measured']} ({c['status']})"
+        elif c["deviation"]:
             line += f"\n    known deviation: {c['deviation']}"
         out.append(line)
     b = card["bench"]
@@ -155,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="paper card, claims, io, variants and bench spec of one entry")
     p.add_argument("id")
     p.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    p.add_argument("--claims", action="store_true", help="also measure each claim against the code (imports torch)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("check", help="validate entries (all by default); exit 1 naming each problem")

@@ -143,3 +143,20 @@ def test_python_dash_m_and_console_script_agree():
     a = subprocess.run([script, "list", "--format", "json"], capture_output=True, text=True, timeout=60)
     b = run_cli("list", "--format", "json")
     assert a.returncode == 0 and json.loads(a.stdout) == json.loads(b.stdout)
+
+
+def test_show_and_check_measure_claims_on_request():
+    shown = run_cli("show", "eca", "--claims", "--format", "json")
+    claims = json.loads(shown.stdout)["claims"]
+    assert all("measured" in c for c in claims)
+    assert any(c["deviation"] and not c["reproduced"] for c in claims)  # a named deviation, reported
+    checked = run_cli("check", "seblock", "eca", "--claims")
+    assert checked.returncode == 0 and "claims reproduced" in checked.stdout, checked.stderr
+
+
+def test_check_claims_fails_on_a_wrong_figure(tmp_path):
+    folder = make_entry(tmp_path, "attention/wrong_claim")  # scaffold claims 0 params; make it say 7
+    text = (folder / "entry.yaml").read_text().replace("value: 0", "value: 7")
+    (folder / "entry.yaml").write_text(text)
+    proc = run_cli("check", "wrong_claim", "--claims", env={"ENCYCLO_PATH": str(tmp_path)})
+    assert proc.returncode == 1 and "claim params = 7 count: NOT reproduced: measured 0" in proc.stderr

@@ -9,6 +9,7 @@
 
   function IFrameWorker(url) {
     var self = this;
+    url = new URL(String(url), location.href).href; // workers resolve relative URLs against the page
     var target = document.createDocumentFragment(); // an EventTarget for "message"/"error" listeners
     this.addEventListener = target.addEventListener.bind(target);
     this.removeEventListener = target.removeEventListener.bind(target);
