@@ -12,6 +12,14 @@ from .registry import (BrokenEntryError, EncycloError, Entry, UnknownEntryError,
                        module, reload)
 from .data import sample_image
 
-__all__ = ["get", "create", "entry", "entries", "module", "reload", "sample_image", "Entry", "EncycloError",
+
+def predict(*args, **kwargs):
+    """Top-k classes of an image under a classifier entry; see :func:`encyclo.inference.predict`."""
+    from .inference import predict as _predict
+
+    return _predict(*args, **kwargs)
+
+
+__all__ = ["get", "create", "entry", "entries", "module", "reload", "sample_image", "predict", "Entry", "EncycloError",
            "UnknownEntryError", "BrokenEntryError"]
 __version__ = "0.1.0"

@@ -163,4 +163,32 @@ def _register_bench(sub) -> None:
     p.set_defaults(func=cmd_bench)
 
 
-REGISTER = [_register_compare, _register_summary, _register_bench]
+# ---- predict ----------------------------------------------------------------------------------
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .inference import predict
+
+    if args.weights is None:
+        print("encyclo: warning: no --weights: the model has random weights and its predictions mean nothing",
+              file=sys.stderr)
+    found = predict(args.id, args.image, weights=args.weights, sha256=args.sha256, topk=args.topk,
+                    labels=args.labels)
+    rows = [{"rank": i + 1, "index": p.index, "label": p.label, "probability": p.probability}
+            for i, p in enumerate(found)]
+    print(render(rows, [("rank", "rank"), ("index", "class"), ("label", "label"), ("probability", "probability")],
+                 args.format, formatters={"probability": lambda v, r: f"{v:.4f}"}))
+    return 0
+
+
+def _register_predict(sub) -> None:
+    p = sub.add_parser("predict", help="top-k classes of an image under a classifier (local weights only)")
+    p.add_argument("id", metavar="VARIANT")
+    p.add_argument("--image", required=True, help="an image file opencv can read")
+    p.add_argument("--weights", help="a local state_dict file (torch.load with weights_only=True)")
+    p.add_argument("--sha256", help="expected sha256 of the weights file, checked before loading")
+    p.add_argument("--topk", type=int, default=5)
+    p.add_argument("--labels", help="a text file with one class name per line")
+    p.add_argument("--format", "-f", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_predict)
+
+
+REGISTER = [_register_compare, _register_summary, _register_bench, _register_predict]
