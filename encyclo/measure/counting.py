@@ -60,7 +60,7 @@ _REDUCTIONS = {"sum", "mean", "amax", "amin", "max", "min", "var", "std", "var_m
 _NORMS = {"native_batch_norm": 5, "_native_batch_norm_legit": 5, "_native_batch_norm_legit_no_training": 2,
           "_native_batch_norm_legit_functional": 5, "native_layer_norm": 5, "native_group_norm": 5,
           "_fused_rms_norm": 4, "rms_norm": 4, "batch_norm": 5, "instance_norm": 5, "layer_norm": 5,
-          "group_norm": 5, "_softmax": 5, "_log_softmax": 5, "softmax": 5, "log_softmax": 5}
+          "group_norm": 5, "_softmax": 5, "_log_softmax": 5, "softmax": 5, "log_softmax": 5, "_safe_softmax": 5}
 _POOLS = {"avg_pool2d", "max_pool2d", "max_pool2d_with_indices", "avg_pool1d", "max_pool1d",
           "avg_pool3d", "max_pool3d_with_indices"}
 
