@@ -172,6 +172,8 @@ class Entry:
     bench: BenchSpec
     related: tuple[str, ...]
     folder: Path = field(compare=False)
+    test_input: str | None = None  # a small input for the generic tests (default: the smallest bench input)
+    torch_builtin: str | None = None  # test-file function building torch's own implementation, for speed ratios
 
     @classmethod
     def from_dict(cls, data: dict, folder: Path) -> "Entry":
@@ -187,7 +189,8 @@ class Entry:
             claims=tuple(Claim(**c) for c in data["claims"]),
             bench=BenchSpec(tuple(data["bench"]["inputs"]), tuple(data["bench"]["modes"]),
                             tuple(data["bench"]["dtypes"])),
-            related=tuple(data["related"]), folder=folder,
+            related=tuple(data["related"]), folder=folder, test_input=data.get("test_input"),
+            torch_builtin=data.get("torch_builtin"),
         )
 
     @property

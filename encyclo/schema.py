@@ -107,7 +107,7 @@ class _Checker:
 
 
 TOP_LEVEL = ("id", "name", "category", "kind", "summary", "aliases", "tags", "paper", "impl", "io", "defaults",
-             "variants", "slots", "preprocess", "claims", "bench", "related")
+             "variants", "slots", "preprocess", "claims", "bench", "related", "test_input", "torch_builtin")
 PAPER_FIELDS = ("title", "authors", "year", "venue", "arxiv", "url", "code", "doi")
 CLAIM_FIELDS = ("what", "value", "unit", "at", "source", "tolerance", "measure", "deviation")
 BENCH_FIELDS = ("inputs", "modes", "dtypes")
@@ -252,6 +252,12 @@ def validate(data: Any, *, where: str, folder_id: str, folder_category: str) -> 
     for shape in inputs:
         if shape.count("x") + 1 != rank:
             c.fail("bench.inputs", f"shapes of rank {rank} for io '{io}'", shape)
+    test_input = c.str_(data, "test_input", "test_input", required=False, pattern=SHAPE_RE,
+                        what="a small input shape the generic tests run on, e.g. 2x3x64x64")
+    if test_input is not None and test_input.count("x") + 1 != rank:
+        c.fail("test_input", f"a shape of rank {rank} for io '{io}'", test_input)
+    c.str_(data, "torch_builtin", "torch_builtin", required=False, pattern=PY_NAME_RE,
+           what="the name of a function in the entry's test file that builds torch's own implementation")
     allowed_modes = MODES if io in MODULE_CONTRACTS else ("infer",)
     modes = c.str_list(bench, "bench.modes", "modes", what=f"a list drawn from {', '.join(allowed_modes)}")
     bench["modes"] = modes or ["infer"]

@@ -34,8 +34,8 @@ def smallest_input(e) -> tuple[int, ...]:
 
 
 def small_train_input(e) -> tuple[int, ...]:
-    """The smallest bench input, with batch >= 2 so that BatchNorm can train on it."""
-    shape = smallest_input(e)
+    """The entry's test_input (or smallest bench input), with batch >= 2 so that BatchNorm can train on it."""
+    shape = parse_shape(e.test_input) if e.test_input else smallest_input(e)
     return (max(2, shape[0]),) + shape[1:] if e.io != "image_augment" else shape
 
 
@@ -77,7 +77,7 @@ def test_runs_backward_with_finite_gradients(e):
 @pytest.mark.parametrize("e", MODULES, ids=[e.id for e in MODULES])
 def test_eval_is_deterministic(e):
     torch.manual_seed(0)
-    binding = bind(e.io, smallest_input(e))
+    binding = bind(e.io, parse_shape(e.test_input) if e.test_input else smallest_input(e))
     model = encyclo.create(e.id, **binding.kwargs).eval()
     inputs = make_inputs(binding)
     with torch.inference_mode():
@@ -120,3 +120,20 @@ def test_example_runs(e, tmp_path):
                           env=env, timeout=300)
     assert proc.returncode == 0, f"{e.example_file} failed:\n{proc.stderr[-3000:]}"
     assert proc.stdout.strip(), "an example should print what it shows"
+
+
+DROP_IN = [e for e in ENTRIES if e.io == "feature_map" and e.category == "attention"]
+
+
+@pytest.mark.parametrize("e", DROP_IN, ids=[e.id for e in DROP_IN])
+def test_attention_drops_into_resnet50_and_trains_a_step(e):
+    """Every feature-map attention entry fills ResNet-50's attention slot and trains (issue: drop-in)."""
+    torch.manual_seed(0)
+    model = encyclo.create("resnet50", attention=e.id, num_classes=4).train()
+    assert sum(1 for m in model.modules() if type(m).__name__ == type(encyclo.create(e.id, channels=64)).__name__) == 16
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(2, 3, 64, 64), torch.tensor([0, 3])
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    assert torch.isfinite(loss)
