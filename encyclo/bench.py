@@ -130,7 +130,11 @@ class Item:
     input: str
     dtype: str
     mode: str
-    kind: str = "measure"  # or "compat"
+    kind: str = "measure"  # or "builtin" (torch's implementation of the same function), or "compat"
+
+    @property
+    def name(self) -> str:
+        return f"{self.entry_id}@torch" if self.kind == "builtin" else self.entry_id
 
 
 def grid(entries: list[Entry], *, modes: list[str] | None = None, dtypes: list[str] | None = None,
@@ -148,6 +152,8 @@ def grid(entries: list[Entry], *, modes: list[str] | None = None, dtypes: list[s
                     if modes and mode not in modes:
                         continue
                     items.append(Item(e.id, shape, dtype, mode))
+                    if e.torch_builtin:  # torch's own implementation, timed under the same config
+                        items.append(Item(e.id, shape, dtype, mode, kind="builtin"))
         if compat:
             items.append(Item(e.id, e.bench.inputs[0], e.bench.dtypes[0], "infer", kind="compat"))
     return items
@@ -186,11 +192,12 @@ def run_item(item: Item, device: str, *, budget_s: float, threads: int | None) -
     if item.kind == "compat":
         return compat_row(item, config)
     try:
-        row = measure_many([item.entry_id], parse_shape(item.input), config, budget_s=budget_s,
+        row = measure_many([item.name], parse_shape(item.input), config, budget_s=budget_s,
                            with_roofline=True)[0]
     except EncycloError as exc:
-        row = base_row(Subject.of(item.entry_id, parse_shape(item.input)), config)
+        row = base_row(Subject.of(item.name, parse_shape(item.input)), config)
         row.update(status="error", error=str(exc))
+    row["kind"] = item.kind
     return row
 
 
@@ -276,7 +283,7 @@ def run(entries: list[Entry], *, device: str, out: Path, budget_s: float = 1.0, 
                    timestamp=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         rows = [r for r in rows if row_key(r) != row_key(row)] + [row]
         write_rows(target, rows)
-        what = f"{item.entry_id} {item.input} {item.dtype} {item.mode}" if item.kind == "measure" \
+        what = f"{item.name} {item.input} {item.dtype} {item.mode}" if item.kind != "compat" \
             else f"{item.entry_id} compatibility"
         figure = f"{row['latency_ms']:.3f} ms" if row.get("latency_ms") is not None else row["status"]
         log(f"  [{n}/{len(todo)}] {what}: {figure} ({time.perf_counter() - t0:.1f} s)")

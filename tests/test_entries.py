@@ -130,7 +130,8 @@ def test_attention_drops_into_resnet50_and_trains_a_step(e):
     """Every feature-map attention entry fills ResNet-50's attention slot and trains (issue: drop-in)."""
     torch.manual_seed(0)
     model = encyclo.create("resnet50", attention=e.id, num_classes=4).train()
-    assert sum(1 for m in model.modules() if type(m).__name__ == type(encyclo.create(e.id, channels=64)).__name__) == 16
+    block = encyclo.get(e.id)
+    assert sum(1 for m in model.modules() if type(m) is block) == 16  # one per bottleneck
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     x, y = torch.randn(2, 3, 64, 64), torch.tensor([0, 3])
     loss = torch.nn.functional.cross_entropy(model(x), y)

@@ -77,26 +77,41 @@ def device_name(device: str) -> str:
 
 @dataclass
 class Subject:
-    """One entry (or variant, or composition ``resnet50+cbam``) bound to an input shape."""
+    """One entry (or variant, composition ``resnet50+cbam``, or torch's own ``layernorm@torch``) on a shape."""
 
     name: str
     entry: Any
     variant: str | None
     binding: Binding
 
+    TORCH_SUFFIX = "@torch"
+
     @classmethod
     def of(cls, name: str, shape: tuple[int, ...]) -> "Subject":
         reg = registry()
-        base = name.split("+", 1)[0]
+        base = name.removesuffix(cls.TORCH_SUFFIX).split("+", 1)[0]
         entry, variant = reg.resolve(base)
         if "+" in name:
-            reg.entry(name.split("+", 1)[1])  # an unknown block name fails here, with "did you mean"
+            reg.entry(name.split("+", 1)[1].removesuffix(cls.TORCH_SUFFIX))  # unknown block: "did you mean"
             if "attention" not in entry.slots:
                 raise EncycloError(f"'{name}': '{entry.id}' has no attention slot")
+        if name.endswith(cls.TORCH_SUFFIX) and not entry.torch_builtin:
+            raise EncycloError(f"'{name}': '{entry.id}' names no torch built-in to compare with "
+                               f"(entries with one: {', '.join(e.id for e in reg.entries() if e.torch_builtin)})")
         return cls(name, entry, variant, bind(entry.io, shape, name=name))
 
+    @property
+    def is_torch_builtin(self) -> bool:
+        return self.name.endswith(self.TORCH_SUFFIX)
+
     def build(self) -> Any:
-        return registry().create(self.name, **self.binding.kwargs)
+        reg = registry()
+        if self.is_torch_builtin:  # torch's implementation, from the same constructor arguments
+            from ..claims import test_module
+
+            config = reg.config(self.name.removesuffix(self.TORCH_SUFFIX), **self.binding.kwargs)
+            return getattr(test_module(self.entry), self.entry.torch_builtin)(**config)
+        return reg.create(self.name, **self.binding.kwargs)
 
 
 def _check_combination(subject: Subject, config: Config) -> None:

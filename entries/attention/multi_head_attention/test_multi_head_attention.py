@@ -180,3 +180,19 @@ def test_fused_kernel_equals_eq1_written_out():
     heads = torch.softmax(q @ k.transpose(-2, -1) / 8 ** 0.5, dim=-1) @ v
     torch.testing.assert_close(m(x), m.out_proj(heads.transpose(1, 2).reshape(2, 9, 32)))
     torch.testing.assert_close(F.scaled_dot_product_attention(q, k, v), heads)
+
+
+class _TorchSelfAttention(torch.nn.Module):
+    """torch.nn.MultiheadAttention as self-attention on (N, L, D), returning only the output."""
+
+    def __init__(self, dim: int, num_heads: int, bias: bool, dropout: float):
+        super().__init__()
+        self.mha = torch.nn.MultiheadAttention(dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mha(x, x, x, need_weights=False)[0]
+
+
+def torch_reference(dim: int, num_heads: int = 8, bias: bool = True, dropout: float = 0.0) -> torch.nn.Module:
+    """torch.nn.MultiheadAttention from the same arguments (bench times it beside this entry)."""
+    return _TorchSelfAttention(dim, num_heads, bias, dropout)

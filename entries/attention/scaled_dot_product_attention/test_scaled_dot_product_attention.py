@@ -126,3 +126,17 @@ def test_rejects_bad_input():
         attn(torch.randn(2, 5, 7))
     with pytest.raises(ValueError):
         create("scaled_dot_product_attention", dim=0)
+
+
+class _TorchSDPA(torch.nn.Module):
+    def __init__(self, causal: bool):
+        super().__init__()
+        self.causal = causal
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.scaled_dot_product_attention(x, x, x, is_causal=self.causal)
+
+
+def torch_reference(dim: int, causal: bool = False) -> torch.nn.Module:
+    """torch.nn.functional.scaled_dot_product_attention on the tokens (bench times it beside this entry)."""
+    return _TorchSDPA(causal)

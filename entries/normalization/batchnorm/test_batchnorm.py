@@ -194,3 +194,10 @@ def test_invalid_arguments_raise_value_error():
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         bn(torch.randn(1, 4, 1, 1))
     bn.eval()(torch.randn(1, 4, 1, 1))  # one value is fine at inference (population statistics)
+
+
+def torch_reference(channels: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
+                    track_running_stats: bool = True) -> torch.nn.Module:
+    """torch.nn.BatchNorm2d from the same arguments (bench times it beside this entry)."""
+    return torch.nn.BatchNorm2d(channels, eps=eps, momentum=momentum, affine=affine,
+                                track_running_stats=track_running_stats)

@@ -153,3 +153,8 @@ def test_indivisible_channels_raise_a_clear_error():
         gn(torch.randn(2, 16, 4, 4))
     with pytest.raises(ValueError, match="floating-point"):
         gn(torch.ones(2, 32, 4, 4, dtype=torch.long))
+
+
+def torch_reference(channels: int, num_groups: int = 32, eps: float = 1e-5, affine: bool = True) -> torch.nn.Module:
+    """torch.nn.GroupNorm from the same arguments (bench times it beside this entry)."""
+    return torch.nn.GroupNorm(num_groups, channels, eps=eps, affine=affine)

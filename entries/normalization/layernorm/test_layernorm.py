@@ -151,3 +151,8 @@ def test_invalid_arguments_raise_value_error():
         create("layernorm", dim=8)(torch.randn(2, 3, 7))
     with pytest.raises(ValueError, match="floating-point"):
         create("layernorm", dim=8)(torch.ones(2, 8, dtype=torch.long))
+
+
+def torch_reference(dim: int, eps: float = 1e-5, elementwise_affine: bool = True) -> torch.nn.Module:
+    """torch.nn.LayerNorm from the same arguments (bench times it beside this entry)."""
+    return torch.nn.LayerNorm(dim, eps=eps, elementwise_affine=elementwise_affine)
