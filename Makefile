@@ -25,14 +25,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 build: setup
-	$(BIN)/mkdocs build --strict
+	DISABLE_MKDOCS_2_WARNING=true NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 site: build
 	@echo "encyclo site: http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory site
 
 serve: setup
-	$(BIN)/mkdocs serve -a $(HOST):$(PORT)
+	DISABLE_MKDOCS_2_WARNING=true NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a $(HOST):$(PORT)
 
 # Debian's chromium for the real-browser test (skipped with a reason where it cannot be installed).
 chromium:

@@ -166,3 +166,12 @@ def test_committed_results_parse_and_are_stamped():
     for path in files:
         for row in bench.read_rows(path):
             assert row["torch_version"] and row["device_name"] and row["code_hash"] and row["timestamp"]
+
+
+def test_builtin_rows_sit_beside_the_entry(tmp_path):
+    out = tmp_path / "r.jsonl"
+    proc = run_cli("bench", "layernorm", "--out", str(out), "--no-compat", "--modes", "infer", "--budget", "0.02",
+                   "--threads", "1", "--inputs", "2x16x32", "--dtypes", "float32")
+    assert proc.returncode == 0, proc.stderr
+    kinds = sorted((r["kind"], r["name"]) for r in bench.read_rows(out))
+    assert kinds == [("builtin", "layernorm@torch"), ("measure", "layernorm")]

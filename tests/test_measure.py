@@ -234,3 +234,13 @@ def test_compare_save_writes_an_augmentation_grid(tmp_path):
     refused = run_cli("compare", "seblock", "--input", "1x8x8x8", "--save", str(tmp_path / "x.png"),
                       "--budget", "0.05")
     assert refused.returncode == 2 and "--save draws augmentations only" in refused.stderr
+
+
+def test_torch_builtin_subjects_time_torch_beside_the_entry():
+    proc = run_cli("compare", "layernorm", "layernorm@torch", "--input", "2x16x32", "--format", "json",
+                   "--budget", "0.05")
+    assert proc.returncode == 0, proc.stderr
+    ours, theirs = json.loads(proc.stdout)
+    assert theirs["name"] == "layernorm@torch" and theirs["params"] == ours["params"] == 64
+    refused = run_cli("compare", "seblock@torch", "--input", "1x8x8x8")
+    assert refused.returncode == 2 and "names no torch built-in" in refused.stderr

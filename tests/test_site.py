@@ -6,22 +6,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from encyclo.claims import ClaimResult
-from encyclo.docs import category_page as cat
-from encyclo.docs import entry_page as ep
-from encyclo.docs import markdown as md
-from encyclo.docs import notebooks, paths
-from encyclo.docs.mathml import arithmatex_to_mathml, dollars_to_mathml, tex_to_mathml
-from encyclo.docs.results import Figures, find_row, main_device, reference_input
-from encyclo.registry import Claim, Entry
-from helpers import REPO, make_entry
+pytest.importorskip("mkdocs", reason="the site extras are not installed: pip install -e '.[site]'")
+
+from encyclo.claims import ClaimResult  # noqa: E402
+from encyclo.docs import category_page as cat  # noqa: E402
+from encyclo.docs import entry_page as ep  # noqa: E402
+from encyclo.docs import markdown as md  # noqa: E402
+from encyclo.docs import notebooks, paths  # noqa: E402
+from encyclo.docs.mathml import arithmatex_to_mathml, dollars_to_mathml, tex_to_mathml  # noqa: E402
+from encyclo.docs.results import Figures, find_row, main_device, reference_input  # noqa: E402
+from encyclo.registry import Claim, Entry  # noqa: E402
+from helpers import REPO, make_entry  # noqa: E402
 
 SCRIPT = '''# %% [markdown]
 # # Toy: a title
@@ -97,6 +98,10 @@ def test_article_drops_the_title_and_splits_the_lead():
     lead, body = ep.article("# Title\n\nThe idea in a paragraph $x$.\n\n## Method\n\n$$ y = x $$\n")
     assert lead == "The idea in a paragraph $x$."
     assert body.startswith("## Method") and "$$ y = x $$" in body
+    _, body = ep.article("# T\n\n## See\n\n[Cutout](../cutout/README.md#notes), [web](https://x.org/README.md), "
+                         "[code](toy.py)\n")
+    assert "[Cutout](../cutout/index.md#notes)" in body  # the README's page sits where the README does
+    assert "(https://x.org/README.md)" in body and "[code](toy.py)" in body
 
 
 # ---- benchmarks: tables, stale marks, compatibility ---------------------------------------------------
@@ -313,7 +318,7 @@ def test_mkdocs_build_strict(tmp_path: Path):
                  "search/search_index.js", "javascripts/tablesort.js", "javascripts/iframe-worker.js"):
         assert (site / page).is_file(), page
     se = (site / "entries/attention/seblock/index.html").read_text()
-    assert 'class="paper-card"' in se and "@inproceedings{" in se
+    assert 'class="paper-card"' in se and "@inproceedings" in se and "hu2018squeezeandexcitation" in se
     assert "✓ reproduced" in se and "<math" in se and 'class="nb-output"' in se
     assert "Test GPU" in se and "stale" in se
     assert "attention.seblock.seblock.SEBlock" in se  # mkdocstrings rendered the impl's API

@@ -1,6 +1,6 @@
 """The site's build-time side: gather what the pages show and hand back the generated files.
 
-:func:`generate` reads the registry and the committed results rows, evaluates claims (meta-device
+:meth:`Site.generate` reads the registry and the committed results rows, evaluates claims (meta-device
 counting), counts params/MACs at each category's reference input, executes the examples, draws the
 charts, and returns ``{docs path: text or bytes}`` for mkdocs-gen-files to write. It never benchmarks.
 
@@ -34,6 +34,7 @@ from .results import (Figures, compat_rows, devices, find_row, main_device, meas
 log = logging.getLogger("mkdocs.encyclo.site")
 PACKAGE = Path(__file__).resolve().parent.parent
 CACHE_FORMAT = "1"
+_ASSETS = (".py", ".yaml", ".png", ".jpg", ".jpeg", ".svg", ".gif", ".csv", ".json", ".txt")
 
 
 # ---- caches ---------------------------------------------------------------------------------------
@@ -106,7 +107,10 @@ def count_at(name: str, shape: str) -> dict:
     from ..contracts import parse_shape
     from ..measure import Subject, count
 
-    counted = count(Subject.of(name, parse_shape(shape)))
+    try:
+        counted = count(Subject.of(name, parse_shape(shape)))
+    except Exception as exc:  # reported (a warning fails --strict) and shown as a dash
+        return {"error": f"{type(exc).__name__}: {exc}"}
     return {"params": counted.params, "macs": counted.macs} if counted is not None else {}
 
 
@@ -152,6 +156,8 @@ class Site:
     def figures(self, name: str, shape: str, *entries: Entry) -> Figures:
         key = f"{name}@{shape}:{self.engine}:" + ",".join(e.code_hash for e in entries)
         data = self.counts.get(key, lambda: count_at(name, shape))
+        if "error" in data:
+            log.warning("encyclo: cannot count params/MACs of '%s' at %s: %s", name, shape, data["error"])
         return Figures(data.get("params"), data.get("macs"))
 
     def claim_results(self, entry: Entry) -> list[ClaimResult]:
@@ -214,7 +220,7 @@ class Site:
         return out
 
     def _entry_chart(self, entry: Entry, rows: list[dict]) -> str | None:
-        measured = [r for r in rows if r.get("status") == "ok" and r.get("latency_ms")]
+        measured = [r for r in rows if r.get("kind") != "compat" and r.get("status") == "ok" and r.get("latency_ms")]
         if not measured:
             return None
         bars = [Bar(f"{r.get('name') or r['id']} {r.get('input')} {r.get('dtype')} {r.get('mode')}"
@@ -239,14 +245,15 @@ class Site:
             readme=entry.readme_file.read_text(encoding="utf-8") if entry.readme_file.exists() else None,
             api_identifier=self._api_identifier(entry), source=entry.impl_file.read_text(encoding="utf-8"),
             example=example, has_notebook=example is not None, rows=rows,
-            chart=chart.rsplit("/", 1)[-1] if chart else None, chart_size=md.png_size(self.files[chart]) if chart else None,
+            chart=chart.rsplit("/", 1)[-1] if chart else None,
+            chart_size=md.png_size(self.files[chart]) if chart else None,
             variants=self._variants(entry) if entry.variants else (), used_in=self._used_in(entry),
             slot_blocks=[e for e in self.entries if e.io == "feature_map" and e.category == "attention"]
             if "attention" in entry.slots else (),
             related=self._related(entry), siblings=[e for e in self.entries
                                                    if e.category == entry.category and e.id != entry.id])
-        for asset in sorted(entry.folder.iterdir()):  # figures the README links to
-            if asset.suffix.lower() in (".png", ".jpg", ".jpeg", ".svg", ".gif"):
+        for asset in sorted(entry.folder.iterdir()):  # the entry's files, for download and the README's links
+            if asset.is_file() and asset.name != "README.md" and asset.suffix.lower() in _ASSETS:
                 self.files[paths.entry_asset(entry, asset.name)] = asset.read_bytes()
         return ep.render(page)
 

@@ -125,7 +125,8 @@ def category_page(category: str, rows: Sequence[CategoryRow], *, entries: Sequen
         parts.append(md.image(alt, chart.rsplit("/", 1)[-1], chart_size, "bench-chart"))
     compat = compat_table(results, entries)
     if compat:
-        parts.append("## Compatibility\n\nFrom `encyclo bench` (hover n/a or ✗ for the reason).\n\n" + compat)
+        parts.append("## Compatibility\n\nFrom `encyclo bench` (hover n/a or ✗ for the reason).\n\n"
+                     + md.unsearchable(compat))
     parts.append("## Entries\n\n" + "\n".join(
         f"- {md.link(e.name, paths.entry_page(e), page)} (`{e.id}`) — {e.summary}" for e in entries))
     return "\n\n".join(p for p in parts if p) + "\n"

@@ -10,7 +10,7 @@ import html
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..claims import ClaimResult
@@ -61,7 +61,6 @@ class EntryPage:
     slot_blocks: Sequence[Entry] = ()  # for architectures with an attention slot: blocks that fit it
     related: Sequence[Entry] = ()
     siblings: Sequence[Entry] = ()  # the other entries of the category
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ---- header and paper -----------------------------------------------------------------------------
@@ -85,7 +84,7 @@ def paper_card(paper: Paper) -> str:
     if paper.code:
         links.append(f"[code]({paper.code})")
     body = (f"**{paper.title}**<br>\n{', '.join(paper.authors)}<br>\n*{paper.venue} {paper.year}* · "
-            + " · ".join(links) + "\n\n" + md.code_block(paper.bibtex, "bibtex"))
+            + " · ".join(links) + "\n\n" + md.unsearchable(md.code_block(paper.bibtex, "bibtex"), "bibtex"))
     return md.wrap(body, "paper-card")
 
 
@@ -133,9 +132,16 @@ def claims_table(results: Sequence[ClaimResult]) -> str:
 
 
 # ---- article, API, example ------------------------------------------------------------------------
+_README_LINK = re.compile(r"(\]\((?![a-z]+://)[^)\s]*?)README\.md((?:#[^)\s]*)?\))")
+
+
 def article(readme: str) -> tuple[str, str]:
     """The README as (lead, sections): its H1 title dropped (the page has one), the text before the first
-    ``##`` heading as the lead, the rest (Method, Deviations, Notes, ...) as written, equations kept."""
+    ``##`` heading as the lead, the rest (Method, Deviations, Notes, ...) as written, equations kept.
+
+    The page sits where the README does (``entries/<category>/<id>/``), so relative links keep working;
+    a link to another entry's README (``../cutout/README.md``) becomes a link to its page."""
+    readme = _README_LINK.sub(r"\1index.md\2", readme)
     lines = readme.strip().splitlines()
     if lines and re.match(r"^#\s", lines[0]):
         lines = lines[1:]
@@ -147,15 +153,15 @@ def usage(entry: Entry) -> str:
     """How to build and call the entry, per its io contract."""
     name = next((v for v, cfg in entry.variants.items() if cfg == entry.defaults), entry.id)
     code = {
-        "feature_map": f'block = create("{entry.id}", channels=64)\ny = block(torch.randn(8, 64, 56, 56))  # same shape',
-        "tokens": f'layer = create("{entry.id}", dim=768)\ny = layer(torch.randn(8, 197, 768))  # same shape',
+        "feature_map": f'block = create("{name}", channels=64)\ny = block(torch.randn(8, 64, 56, 56))  # same shape',
+        "tokens": f'layer = create("{name}", dim=768)\ny = layer(torch.randn(8, 197, 768))  # same shape',
         "classifier": f'model = create("{name}", num_classes=1000)\nlogits = model(torch.randn(1, 3, 224, 224))',
         "dense": f'model = create("{name}", in_chans=3, num_classes=21)\nout = model(torch.randn(1, 3, 224, 224))',
-        "batch_augment": (f'augment = create("{entry.id}")\nimages, soft_targets = augment(torch.rand(8, 3, 224, 224), '
-                          'torch.randint(0, 10, (8,)),\n                                 num_classes=10, '
+        "batch_augment": (f'augment = create("{name}")\nimages, targets = torch.rand(8, 3, 224, 224), '
+                          'torch.randint(0, 10, (8,))\nmixed, soft_targets = augment(images, targets, num_classes=10, '
                           'generator=torch.Generator().manual_seed(0))'),
-        "image_augment": (f'augment = create("{entry.id}")\nout = augment(np.zeros((224, 224, 3), np.uint8), '
-                          'np.random.default_rng(0))'),
+        "image_augment": (f'augment = create("{name}")\n'
+                          'out = augment(np.zeros((224, 224, 3), np.uint8), np.random.default_rng(0))'),
     }[entry.io]
     imports = "import numpy as np\n" if entry.io == "image_augment" else "import torch\n"
     return md.code_block(f"{imports}from encyclo import create\n\n{code}", "python")
@@ -167,8 +173,10 @@ def api_section(entry: Entry, identifier: str | None, source: str | None) -> str
         parts.append(f"::: {identifier}\n    options:\n      heading_level: 3\n      show_root_heading: true\n"
                      "      show_root_full_path: false")
     if source is not None:
-        parts.append(f'??? example "Source: {entry.impl_file.name} (self-contained, copy-paste ready)"\n\n'
-                     + md.indent(md.code_block(source, "python")))
+        name = entry.impl_file.name
+        body = f"[Download {name}]({name}) · [entry.yaml](entry.yaml)\n\n" + md.code_block(source, "python")
+        parts.append(md.unsearchable(f'??? example "Source: {name} (self-contained, copy-paste ready)"\n\n'
+                                     + md.indent(body)))
     return "\n\n".join(parts)
 
 
@@ -226,8 +234,7 @@ def bench_table(entry: Entry, rows: Sequence[dict]) -> str:
         if threads:
             info.append(f"{', '.join(map(str, threads))} CPU thread{'s' if threads != [1] else ''}")
         named = any((r.get("name") or entry.id) != entry.id for r in mine)
-        headers = ["Input", "dtype · mode", "Latency, ms: median (p10–p90)", "Peak memory", "Throughput /s",
-                   "Roofline: bound, % of peak"]
+        headers = ["Input", "dtype · mode", "Latency (ms)", "Peak memory", "Throughput /s", "Roofline"]
         table_rows = [((f"`{r.get('name')}` " if named else "") + str(r.get("input")), _options(r),
                        _latency(r, entry), md.nbytes(r.get("peak_memory_bytes")), md.si(r.get("throughput_per_s")),
                        _roofline(r)) for r in mine]
@@ -259,15 +266,16 @@ def bench_section(entry: Entry, rows: Sequence[dict], chart: str | None,
         return (f'!!! info "Not benchmarked yet"\n    No committed results for `{entry.id}`. Run '
                 f"`encyclo bench {entry.id} --device cpu` (and `--device cuda`) and commit "
                 "`benchmarks/results/*.jsonl`; the site reads them, it never benchmarks.")
-    parts = ["Median latency of interleaved timed samples, p10–p90 spread, peak memory above the inputs "
-             f"({WARN} after a latency: noisy, IQR/median > 10%). See [How we measure]"
+    parts = ["Latency: median of interleaved timed samples (p10–p90 in brackets; "
+             f"{WARN}: noisy, IQR/median > 10%). Peak memory above the inputs; roofline: the bound and the % of "
+             "the attainable peak. See [How we measure]"
              f"({md.relpath('measuring.md', paths.entry_page(entry))})."]
     note = stale_note(entry, measured)
     if note:
         parts.append(note)
     if chart:
         parts.append(md.image(f"Latency of {entry.id} per configuration and device", chart, chart_size, "bench-chart"))
-    parts.append(bench_table(entry, measured))
+    parts.append(md.unsearchable(bench_table(entry, measured), "bench-table"))  # figures: noise for text search
     return "\n\n".join(parts)
 
 
@@ -306,7 +314,7 @@ def compat_section(entry: Entry, rows: Sequence[dict]) -> str:
     if not table:
         return f"Not checked yet: `encyclo bench {entry.id}` records it (unless `--no-compat`)."
     return ("Whether the entry runs eager on CPU and CUDA, in bfloat16, channels_last, under `torch.compile` and "
-            f"`torch.export` (hover a mark for the reason).\n\n{table}")
+            f"`torch.export` (hover a mark for the reason).\n\n{md.unsearchable(table)}")
 
 
 # ---- variants, links ------------------------------------------------------------------------------
@@ -331,14 +339,13 @@ def _pct(new: int | None, old: int | None) -> str:
 
 def used_in_section(entry: Entry, used_in: Sequence[Composition]) -> str:
     current = paths.entry_page(entry)
-    rows = [(md.link(f"{c.base} + {entry.id}", paths.entry_page(c.architecture), current),
-             f'`create("{c.base}", attention="{entry.id}")`', md.count(c.figures.params),
+    rows = [(md.link(f"{c.base} + {entry.id}", paths.entry_page(c.architecture), current), md.count(c.figures.params),
              _pct(c.figures.params, c.base_figures.params), md.si(c.figures.macs),
              _pct(c.figures.macs, c.base_figures.macs)) for c in used_in]
-    shape = used_in[0].input if used_in else ""
-    return (f"Architectures with an attention slot, with this block in every block's slot (counted at {shape}):\n\n"
-            + md.table(["Architecture", "Build it", "Params", "vs. without", "MACs", "vs. without"], rows,
-                       align="llrrrr"))
+    first = used_in[0]
+    return (f"Architectures with an attention slot, with this block in every block's slot (counted at {first.input}; "
+            f'build one with `create("{first.base}", attention="{entry.id}")`):\n\n'
+            + md.table(["Architecture", "Params", "vs. without", "MACs", "vs. without"], rows, align="lrrrr"))
 
 
 def links_section(page: EntryPage) -> str:
@@ -349,16 +356,18 @@ def links_section(page: EntryPage) -> str:
     if page.slot_blocks:
         base = next((v for v, cfg in entry.variants.items() if cfg == entry.defaults), entry.id)
         blocks = ", ".join(md.link(f"`{b.id}`", paths.entry_page(b), current) for b in page.slot_blocks)
-        parts.append(f"### Attention slot\n\nAny `feature_map` block fills it, e.g. "
+        parts.append(f"### Blocks for the attention slot\n\nAny `feature_map` block fills it, e.g. "
                      f'`create("{base}", attention="{page.slot_blocks[0].id}")`: {blocks}.')
     if page.related:
-        parts.append("### Related\n\n" + "\n".join(
-            f"- {md.link(e.name, paths.entry_page(e), current)} — {e.summary}" for e in page.related))
-    if page.siblings:
-        title = paths.category_title(entry.category)
-        parts.append(f"### Other {title.lower()} entries\n\n" + "\n".join(
-            f"- {md.link(e.name, paths.entry_page(e), current)} (`{e.id}`, {e.paper.year})" for e in page.siblings)
-            + f"\n\nCompared side by side: {md.link(title, paths.category_page(entry.category), current)}.")
+        parts.append("### Related\n\n" + md.unsearchable("\n".join(  # their own pages are indexed
+            f"- {md.link(e.name, paths.entry_page(e), current)} — {e.summary}" for e in page.related)))
+    title = paths.category_title(entry.category)
+    others = [e for e in page.siblings if e not in page.related]
+    if others:
+        parts.append(f"### Other {title.lower()} entries\n\n" + md.unsearchable("\n".join(
+            f"- {md.link(e.name, paths.entry_page(e), current)} (`{e.id}`, {e.paper.year})" for e in others)))
+    parts.append(f"All {title.lower()} entries side by side: "
+                 f"{md.link(title, paths.category_page(entry.category), current)}.")
     return "\n\n".join(parts)
 
 

@@ -30,6 +30,12 @@ def wrap(markdown: str, css_class: str) -> str:
     return f'<div class="{css_class}" markdown>\n\n{markdown}\n\n</div>'
 
 
+def unsearchable(markdown: str, css_class: str = "") -> str:
+    """Markdown kept out of the search index (material skips ``data-search-exclude`` elements)."""
+    cls = f' class="{css_class}"' if css_class else ""
+    return f'<div{cls} data-search-exclude="true" markdown>\n\n{markdown}\n\n</div>'
+
+
 def code_block(code: str, lang: str = "") -> str:
     fence = "```"
     while fence in code:

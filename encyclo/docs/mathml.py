@@ -24,8 +24,8 @@ _ARITHMATEX = re.compile(
     re.S)
 # Dollar math as nbconvert leaves it in rendered notebook markdown: $$...$$ or $...$ (no space inside the
 # delimiters, no digit after the closing one, as arithmatex's smart_dollar rule).
-_DOLLARS = re.compile(r"(?<![\\$])\$\$(?P<block>.+?)\$\$|(?<![\\$\w])\$(?![\s$])(?P<inline>(?:\\.|[^\\$])+?)(?<!\s)\$(?![\d$])",
-                      re.S)
+_DOLLARS = re.compile(r"(?<![\\$])\$\$(?P<block>.+?)\$\$"
+                      r"|(?<![\\$\w])\$(?![\s$])(?P<inline>(?:\\.|[^\\$])+?)(?<!\s)\$(?![\d$])", re.S)
 
 
 def tex_to_mathml(tex: str, *, display: bool) -> str:

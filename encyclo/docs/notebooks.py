@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .markdown import code_block, image, png_size
+from .markdown import code_block, image, png_size, unsearchable
 
 CACHE_FORMAT = "1"  # bump when the conversion or execution settings change
 KERNEL = "python3"
@@ -124,8 +124,8 @@ def to_markdown(nb: Any, *, image_prefix: str = "example", heading_shift: int = 
             continue
         if cell.cell_type != "code":
             continue
-        if source:
-            parts.append(code_block(source, "python"))
+        if source:  # code and outputs stay out of the search index; the notebook's prose is indexed
+            parts.append(unsearchable(code_block(source, "python"), "nb-input"))
         streams: dict[str, str] = {}
         rendered: list[str] = []
 
@@ -142,9 +142,11 @@ def to_markdown(nb: Any, *, image_prefix: str = "example", heading_shift: int = 
             flush()
             data = output.get("data", {})
             if "image/png" in data:
-                name = f"{image_prefix}-{number}-{k}.png"
-                images[name] = base64.b64decode(_text(data["image/png"]))
-                rendered.append(image(f"Output of cell {number}", name, png_size(images[name]), "nb-image"))
+                png = base64.b64decode(_text(data["image/png"]))
+                ext, blob = compact_image(png)
+                name = f"{image_prefix}-{number}-{k}.{ext}"
+                images[name] = blob
+                rendered.append(image(f"Output of cell {number}", name, png_size(png), "nb-image"))
             elif "image/svg+xml" in data:
                 name = f"{image_prefix}-{number}-{k}.svg"
                 images[name] = _text(data["image/svg+xml"]).encode()
@@ -160,5 +162,22 @@ def to_markdown(nb: Any, *, image_prefix: str = "example", heading_shift: int = 
     return "\n\n".join(p for p in parts if p) + "\n", images
 
 
+def compact_image(png: bytes, *, threshold: int = 150_000) -> tuple[str, bytes]:
+    """A large, photo-like PNG as a JPEG when that is under half its size (page weight); else the PNG."""
+    if len(png) <= threshold:
+        return "png", png
+    try:
+        import io
+
+        from PIL import Image
+    except ImportError:
+        return "png", png
+    with Image.open(io.BytesIO(png)) as im:
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, format="JPEG", quality=85, optimize=True)
+    jpeg = buf.getvalue()
+    return ("jpg", jpeg) if len(jpeg) < len(png) // 2 else ("png", png)
+
+
 def _output_block(text: str) -> str:
-    return '<div class="nb-output" markdown>\n\n' + code_block(text.rstrip("\n"), "{ .text .no-copy }") + "\n\n</div>"
+    return unsearchable(code_block(text.rstrip("\n"), "{ .text .no-copy }"), "nb-output")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from encyclo import create
+from encyclo import create, module
 
 
 def _randomize_affine(bn: torch.nn.Module, gen: torch.Generator) -> None:
@@ -102,6 +102,54 @@ def test_state_dict_loads_from_and_into_torch():
     x = torch.randn(2, 8, 5, 5, generator=gen)
     torch.testing.assert_close(ours(x), ref(x), rtol=1e-6, atol=1e-6)
     torch.nn.BatchNorm2d(8).load_state_dict(ours.state_dict())
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+@pytest.mark.parametrize("shape", [(4, 6, 5, 3), (8, 6), (2, 6, 3, 2, 2)])
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("affine,track", [(True, True), (False, True), (True, False)])
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_forward_equals_reference_function(dtype, tol, shape, momentum, affine, track, training):
+    # The forward dispatches to torch.nn.functional.batch_norm on the module's buffers;
+    # batch_norm_reference is Alg. 1 / Alg. 2 written out. Outputs, gradients and running stats agree.
+    gen = torch.Generator().manual_seed(10)
+    c = shape[1]
+    bn = create("batchnorm", channels=c, momentum=momentum, affine=affine, track_running_stats=track).to(dtype)
+    if affine:
+        _randomize_affine(bn, gen)
+    if track:
+        with torch.no_grad():
+            bn.running_mean.copy_(torch.randn(c, generator=gen, dtype=dtype))
+            bn.running_var.copy_(torch.rand(c, generator=gen, dtype=dtype) + 0.5)
+            bn.num_batches_tracked.fill_(3)
+    bn.train(training)
+    running = [t.clone() for t in (bn.running_mean, bn.running_var)] if track else [None, None]
+    factor = (1.0 / 4 if momentum is None else momentum) if training and track else 0.0
+    x = (3 * torch.randn(shape, generator=gen, dtype=dtype) + 2).requires_grad_(True)
+    g = torch.randn(shape, generator=gen, dtype=dtype)
+    params = [x] + ([bn.weight, bn.bias] if affine else [])
+    fused = bn(x)
+    reference = module("batchnorm").batch_norm_reference(x, *running, bn.weight, bn.bias, training or not track,
+                                                         factor, bn.eps)
+    torch.testing.assert_close(fused, reference, rtol=tol, atol=tol)
+    grads = [torch.autograd.grad((y * g).sum(), params) for y in (fused, reference)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+    if track:
+        torch.testing.assert_close(bn.running_mean, running[0], rtol=tol, atol=tol)
+        torch.testing.assert_close(bn.running_var, running[1], rtol=tol, atol=tol)
+
+
+def test_paths_beyond_the_kernel_use_the_reference_function():
+    # eps = 0 (Alg. 1 exactly) and a float64 input in a float32 layer are not taken by torch's kernel.
+    gen = torch.Generator().manual_seed(11)
+    x = torch.randn(4, 3, 5, 5, generator=gen, dtype=torch.float64)
+    bn = create("batchnorm", channels=3)
+    y = bn(x)
+    assert y.dtype == torch.float64
+    torch.testing.assert_close(y, torch.nn.functional.batch_norm(x, None, None, training=True), rtol=1e-6, atol=1e-6)
+    y0 = create("batchnorm", channels=3, eps=0.0).double()(x)
+    torch.testing.assert_close(y0.var(dim=(0, 2, 3), unbiased=False), torch.ones(3, dtype=torch.float64))
 
 
 def test_gradients_match_torch_batch_norm():

@@ -1,10 +1,61 @@
 """Group Normalization (Wu, He: "Group Normalization", ECCV 2018, arXiv:1803.08494)."""
 
+from typing import Optional
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # Statistics of low-precision inputs are accumulated in float32, as torch's own kernels do.
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def group_norm_reference(x: torch.Tensor, num_groups: int, weight: Optional[torch.Tensor],
+                         bias: Optional[torch.Tensor], eps: float = 1e-5) -> torch.Tensor:
+    """Group normalization written out as the paper's TensorFlow code (Sec. 3.2, Fig. 3).
+
+    Reshape (N, C, *) to (N, G, C/G, *), take the mean and biased variance over all axes but N and G
+    (the set S_i of Eq. 7), normalize (Eq. 1-2), reshape back and apply the per-channel gamma and beta
+    (Eq. 6). :class:`GroupNorm` computes the same function with torch's fused kernel
+    (``torch.nn.functional.group_norm``); the tests check that the two agree (outputs and gradients,
+    float32 and float64). This function is the readable definition.
+
+    Args:
+        x: the input, (N, C, *), C divisible by ``num_groups``.
+        num_groups: the number of groups G.
+        weight: gamma, (C,), or None.
+        bias: beta, (C,), or None.
+        eps: added to the variance inside the square root (Eq. 2).
+
+    Returns:
+        The normalized tensor, same shape and dtype as ``x``.
+
+    Shape:
+        - x: (N, C, *). Output: same shape.
+
+    Examples:
+        >>> import torch
+        >>> x = torch.randn(2, 8, 5, 5)
+        >>> torch.allclose(group_norm_reference(x, 4, None, None), torch.nn.functional.group_norm(x, 4), atol=1e-5)
+        True
+    """
+    n, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
+    g = num_groups
+    xf = x.float() if x.dtype in _LOW_PRECISION else x
+    xg = xf.reshape(n, g, c // g, *spatial)  # Fig. 3: (N, G, C/G, H, W)
+    axes = tuple(range(2, xg.dim()))  # Fig. 3: moments over [2, 3, 4] = the set S_i of Eq. 7
+    mu = xg.mean(dim=axes, keepdim=True)  # Eq. 2, (N, G, 1, 1, 1)
+    centered = xg - mu
+    # Eq. 2: biased variance (1/m) from the centered values (two passes: no E[x^2] - mu^2 cancellation).
+    var = (centered * centered).mean(dim=axes, keepdim=True)  # (N, G, 1, 1, 1)
+    y = centered * torch.rsqrt(var + eps)  # Eq. 1 with sigma = sqrt(var + eps) of Eq. 2
+    y = y.reshape(n, c, *spatial)  # Fig. 3: back to (N, C, H, W)
+    shape = (1, c) + (1,) * len(spatial)  # (1, C, 1, 1): gamma and beta are per channel (Eq. 6)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y.to(x.dtype)
 
 
 class GroupNorm(nn.Module):
@@ -17,6 +68,8 @@ class GroupNorm(nn.Module):
     moments over the last three axes, reshape back, scale and shift. G = 1 is Layer Normalization over
     (C, H, W) and G = C is Instance Normalization (Sec. 3.1, "Relation to Prior Work").
 
+    The forward runs torch's fused kernel, ``torch.nn.functional.group_norm``, which computes exactly
+    the function of Fig. 3 written out in :func:`group_norm_reference` (tested equal, with gradients).
     Matches ``torch.nn.GroupNorm(num_groups, channels, eps, affine)`` (same ``weight``/``bias`` names).
 
     Args:
@@ -62,21 +115,13 @@ class GroupNorm(nn.Module):
             raise ValueError(f"expected an input of shape (N, {self.channels}, *), got {tuple(x.shape)}")
         if not x.is_floating_point():
             raise ValueError(f"expected a floating-point input, got {x.dtype}")
-        n, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
-        g = self.num_groups
-        xf = x.float() if x.dtype in _LOW_PRECISION else x
-        xg = xf.reshape(n, g, c // g, *spatial)  # Fig. 3: (N, G, C/G, H, W)
-        axes = tuple(range(2, xg.dim()))  # Fig. 3: moments over [2, 3, 4] = the set S_i of Eq. 7
-        mu = xg.mean(dim=axes, keepdim=True)  # Eq. 2, (N, G, 1, 1, 1)
-        centered = xg - mu
-        # Eq. 2: biased variance (1/m) from the centered values (two passes: no E[x^2] - mu^2 cancellation).
-        var = (centered * centered).mean(dim=axes, keepdim=True)  # (N, G, 1, 1, 1)
-        y = centered * torch.rsqrt(var + self.eps)  # Eq. 1 with sigma = sqrt(var + eps) of Eq. 2
-        y = y.reshape(n, c, *spatial)  # Fig. 3: back to (N, C, H, W)
-        if self.weight is not None:
-            shape = (1, c) + (1,) * len(spatial)  # (1, C, 1, 1): gamma and beta are per channel (Eq. 6)
-            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
-        return y.to(x.dtype)
+        w, b = self.weight, self.bias
+        if w is not None and w.dtype != x.dtype:
+            # Mixed dtypes (e.g. bfloat16 input, float32 layer): compute in the wider type, return x's dtype.
+            dtype = torch.promote_types(x.dtype, w.dtype)
+            return F.group_norm(x.to(dtype), self.num_groups, w.to(dtype), b.to(dtype), self.eps).to(x.dtype)
+        # Eq. 1, 2, 6, 7 (= group_norm_reference) in torch's fused kernel: float32 statistics for low precision.
+        return F.group_norm(x, self.num_groups, w, b, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.channels}, num_groups={self.num_groups}, eps={self.eps}, affine={self.affine}"

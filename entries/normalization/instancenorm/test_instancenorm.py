@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from encyclo import create
+from encyclo import create, module
 
 
 def _randomize_affine(norm: torch.nn.Module, gen: torch.Generator) -> None:
@@ -41,6 +41,32 @@ def test_matches_torch_instance_norm(dtype, atol, shape, affine):
         ref.load_state_dict(ours.state_dict())  # same names: weight (gamma), bias (beta)
     x = 3 * torch.randn(shape, generator=gen, dtype=dtype) - 2
     torch.testing.assert_close(ours(x), ref(x), rtol=atol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (2, 6, 7), (2, 3, 3, 4, 2), (2, 4, 1, 3)])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_forward_equals_reference_function(dtype, tol, shape, channels_last, affine, training):
+    # The forward dispatches to torch's fused kernels (group_norm with G = C, or instance_norm for
+    # non-contiguous inputs); instance_norm_reference is Sec. 2's equation written out.
+    gen = torch.Generator().manual_seed(9)
+    norm = create("instancenorm", channels=shape[1], affine=affine).to(dtype).train(training)
+    if affine:
+        _randomize_affine(norm, gen)
+    x = 3 * torch.randn(shape, generator=gen, dtype=dtype) + 2
+    if channels_last:
+        x = x.transpose(1, -1).contiguous().transpose(1, -1)  # same values, channels-last strides
+    x.requires_grad_(True)
+    g = torch.randn(shape, generator=gen, dtype=dtype)
+    params = [x] + ([norm.weight, norm.bias] if affine else [])
+    fused = norm(x)
+    reference = module("instancenorm").instance_norm_reference(x, norm.weight, norm.bias, norm.eps)
+    torch.testing.assert_close(fused, reference, rtol=tol, atol=tol)
+    grads = [torch.autograd.grad((y * g).sum(), params) for y in (fused, reference)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
 def test_gradients_match_torch_instance_norm():

@@ -1,10 +1,55 @@
 """Layer Normalization (Ba, Kiros, Hinton: "Layer Normalization", arXiv:1607.06450, 2016)."""
 
+from typing import Optional
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # Statistics of low-precision inputs are accumulated in float32, as torch's own kernels do.
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def layer_norm_reference(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor],
+                         eps: float = 1e-5) -> torch.Tensor:
+    """Layer normalization over the last dimension, written out from the paper's equations.
+
+    Sec. 3, Eq. 3: mu = (1/H) sum_i a_i and sigma = sqrt((1/H) sum_i (a_i - mu)^2) over the H units of one
+    training case; Sec. 3.1, Eq. 4: g / sigma * (a - mu) + b. :class:`LayerNorm` computes the same
+    function with torch's fused kernel (``torch.nn.functional.layer_norm``); the tests check that the two
+    agree (outputs and gradients, float32 and float64). This function is the readable definition.
+
+    Args:
+        x: the summed inputs a, (*, D).
+        weight: the gain g, (D,), or None (no gain).
+        bias: the bias b, (D,), or None (no bias).
+        eps: added to the variance inside the square root (the paper has none: eps=0).
+
+    Returns:
+        The normalized tensor, same shape and dtype as ``x``.
+
+    Shape:
+        - x: (*, D). Output: (*, D).
+
+    Examples:
+        >>> import torch
+        >>> x = torch.randn(2, 5, 16)
+        >>> y = layer_norm_reference(x, torch.ones(16), torch.zeros(16))
+        >>> torch.allclose(y, torch.nn.functional.layer_norm(x, (16,)), atol=1e-5)
+        True
+    """
+    a = x.float() if x.dtype in _LOW_PRECISION else x  # the summed inputs a of Eq. 1
+    mu = a.mean(dim=-1, keepdim=True)  # Eq. 3: mean over the H units, (*, 1)
+    centered = a - mu  # (*, D)
+    # Eq. 3: biased variance (1/H), from the centered values (two passes: no E[a^2] - mu^2 cancellation).
+    var = (centered * centered).mean(dim=-1, keepdim=True)  # (*, 1)
+    # Deviation: eps inside the square root, sqrt(var + eps), like torch.nn.LayerNorm; Eq. 3 has none.
+    y = centered * torch.rsqrt(var + eps)  # (a - mu) / sigma, (*, D)
+    if weight is not None:
+        y = y * weight  # Eq. 4: times the gain g, per unit
+    if bias is not None:
+        y = y + bias  # Eq. 4: plus the bias b, per unit
+    return y.to(x.dtype)
 
 
 class LayerNorm(nn.Module):
@@ -17,8 +62,10 @@ class LayerNorm(nn.Module):
     statistics, so the layer computes the same thing in training and in evaluation (Sec. 1) and never
     mixes samples of a batch.
 
-    Written from the equations, not with ``torch.nn.functional.layer_norm``; it matches
-    ``torch.nn.LayerNorm(dim, eps)`` (same ``weight``/``bias`` names, so state dicts load both ways).
+    The forward runs torch's fused kernel, ``torch.nn.functional.layer_norm``, which computes exactly
+    the function of Eq. 3-4 written out in :func:`layer_norm_reference` (tested equal, with gradients).
+    It matches ``torch.nn.LayerNorm(dim, eps)`` (same ``weight``/``bias`` names, so state dicts load
+    both ways).
 
     Args:
         dim: the number of features D normalized together (the paper's H).
@@ -61,16 +108,13 @@ class LayerNorm(nn.Module):
             raise ValueError(f"expected an input of shape (*, {self.dim}), got {tuple(x.shape)}")
         if not x.is_floating_point():
             raise ValueError(f"expected a floating-point input, got {x.dtype}")
-        a = x.float() if x.dtype in _LOW_PRECISION else x  # the summed inputs a of Eq. 1
-        mu = a.mean(dim=-1, keepdim=True)  # Eq. 3: mean over the H units, (*, 1)
-        centered = a - mu  # (*, D)
-        # Eq. 3: biased variance (1/H), from the centered values (two passes: no E[a^2] - mu^2 cancellation).
-        var = (centered * centered).mean(dim=-1, keepdim=True)  # (*, 1)
-        # Deviation: eps inside the square root, sqrt(var + eps), like torch.nn.LayerNorm; Eq. 3 has none.
-        y = centered * torch.rsqrt(var + self.eps)  # (a - mu) / sigma, (*, D)
-        if self.weight is not None:
-            y = y * self.weight + self.bias  # Eq. 4: g * (a - mu) / sigma + b, per unit
-        return y.to(x.dtype)
+        w, b = self.weight, self.bias
+        if w is not None and w.dtype != x.dtype:
+            # Mixed dtypes (e.g. bfloat16 input, float32 layer): compute in the wider type, return x's dtype.
+            dtype = torch.promote_types(x.dtype, w.dtype)
+            return F.layer_norm(x.to(dtype), (self.dim,), w.to(dtype), b.to(dtype), self.eps).to(x.dtype)
+        # Eq. 3-4 (= layer_norm_reference) in torch's fused kernel: float32 statistics for low precision.
+        return F.layer_norm(x, (self.dim,), w, b, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.dim}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

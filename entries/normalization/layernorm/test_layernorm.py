@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from encyclo import create
+from encyclo import create, module
 
 # Sec. 5.1, Table 1: the columns, in the paper's order.
 TABLE1_COLUMNS = ("weight matrix re-scaling", "weight matrix re-centering", "weight vector re-scaling",
@@ -73,6 +73,28 @@ def test_matches_torch_layer_norm(dtype, atol, shape, affine):
         ref.load_state_dict(ours.state_dict())  # same parameter names: weights copy across directly
     x = 3 * torch.randn(shape, generator=gen, dtype=dtype) + 2  # off-centre, not unit-scale
     torch.testing.assert_close(ours(x), ref(x), rtol=atol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_forward_equals_reference_function(dtype, tol, affine, training):
+    # The forward dispatches to torch's fused kernel; layer_norm_reference is Eq. 3-4 written out.
+    gen = torch.Generator().manual_seed(8)
+    ln = create("layernorm", dim=40, elementwise_affine=affine).to(dtype).train(training)
+    if affine:
+        with torch.no_grad():
+            ln.weight.copy_(torch.randn(40, generator=gen, dtype=dtype))
+            ln.bias.copy_(torch.randn(40, generator=gen, dtype=dtype))
+    x = (3 * torch.randn(3, 7, 40, generator=gen, dtype=dtype) + 2).requires_grad_(True)
+    g = torch.randn(3, 7, 40, generator=gen, dtype=dtype)
+    params = [x] + [p for p in (ln.weight, ln.bias) if p is not None]
+    fused = ln(x)
+    reference = module("layernorm").layer_norm_reference(x, ln.weight, ln.bias, ln.eps)
+    torch.testing.assert_close(fused, reference, rtol=tol, atol=tol)
+    grads = [torch.autograd.grad((y * g).sum(), params) for y in (fused, reference)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
 def test_gradients_match_torch_layer_norm():

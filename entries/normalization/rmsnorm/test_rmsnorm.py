@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from encyclo import create
+from encyclo import create, module
 
 # Table 1 of the paper (and the authors' README): the columns, in its order.
 TABLE1_COLUMNS = ("weight matrix re-scaling", "weight matrix re-centering", "weight vector re-scaling",
@@ -94,6 +94,28 @@ def test_matches_torch_rms_norm(dtype, atol, shape, eps, affine):
         ref.load_state_dict(ours.state_dict())  # same parameter name: weight (g)
     x = 3 * torch.randn(shape, generator=gen, dtype=dtype) + 2  # off-centre, not unit-scale
     torch.testing.assert_close(ours(x), ref(x), rtol=atol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+@pytest.mark.parametrize("eps", [None, 1e-6, 0.0])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_forward_equals_reference_function(dtype, tol, eps, affine, training):
+    # The forward dispatches to torch.nn.functional.rms_norm; rms_norm_reference is Eq. 4 written out.
+    gen = torch.Generator().manual_seed(8)
+    norm = create("rmsnorm", dim=40, eps=eps, elementwise_affine=affine).to(dtype).train(training)
+    if affine:
+        with torch.no_grad():
+            norm.weight.copy_(torch.randn(40, generator=gen, dtype=dtype))
+    x = (3 * torch.randn(3, 7, 40, generator=gen, dtype=dtype) + 2).requires_grad_(True)
+    g = torch.randn(3, 7, 40, generator=gen, dtype=dtype)
+    params = [x] + ([norm.weight] if affine else [])
+    fused = norm(x)
+    reference = module("rmsnorm").rms_norm_reference(x, norm.weight, norm.eps)
+    torch.testing.assert_close(fused, reference, rtol=tol, atol=tol)
+    grads = [torch.autograd.grad((y * g).sum(), params) for y in (fused, reference)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
 def test_gradients_match_torch_rms_norm():

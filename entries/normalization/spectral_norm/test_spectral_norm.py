@@ -139,3 +139,13 @@ def test_low_precision_and_invalid_arguments():
         create("spectral_norm", channels=4, order="svd")
     with pytest.raises(ValueError, match="no tensor parameter"):
         sn.spectral_norm(torch.nn.ReLU())
+
+
+def torch_reference(channels: int, kernel_size: int = 3, n_power_iterations: int = 1, eps: float = 1e-12,
+                    bias: bool = True, order: str = "paper") -> torch.nn.Module:
+    """torch.nn.utils.parametrizations.spectral_norm on the same convolution (bench times it beside this entry).
+
+    ``order`` has no torch counterpart (torch always runs the "torch" order; the cost is the same).
+    """
+    conv = torch.nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2, bias=bias)
+    return torch.nn.utils.parametrizations.spectral_norm(conv, n_power_iterations=n_power_iterations, eps=eps)

@@ -59,6 +59,28 @@ def test_matches_torch_weight_norm_forward_and_gradients(dtype, tol, channels, k
     torch.testing.assert_close(v, v_ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+@pytest.mark.parametrize("shape,dim", [((6, 4, 3, 3), 0), ((5, 7), 0), ((4, 6, 3, 3), 1), ((5, 7), 1), ((3, 4), None)])
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_parametrization_equals_reference_function(dtype, tol, shape, dim, training):
+    # The parametrization runs torch._weight_norm; weight_norm_reference is Eq. 2 written out.
+    gen = torch.Generator().manual_seed(6)
+    param = torch.nn.Parameter(torch.randn(shape, generator=gen, dtype=dtype))
+    holder = torch.nn.Module()
+    holder.weight = param
+    wn.weight_norm(holder, dim=dim).train(training)
+    p = holder.parametrizations.weight
+    with torch.no_grad():
+        p.original0.mul_(torch.rand(p.original0.shape, generator=gen, dtype=dtype) + 0.5)  # g != ||v||
+    grad_w = torch.randn(shape, generator=gen, dtype=dtype)
+    fused = holder.weight
+    reference = wn.weight_norm_reference(p.original0, p.original1, None if dim is None else dim)
+    torch.testing.assert_close(fused, reference, rtol=tol, atol=tol)
+    grads = [torch.autograd.grad((w * grad_w).sum(), (p.original0, p.original1)) for w in (fused, reference)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+
+
 def test_generic_function_on_linear_and_whole_tensor():
     gen = torch.Generator().manual_seed(3)
     lin = torch.nn.Linear(6, 4).double()
@@ -121,3 +143,9 @@ def test_low_precision_and_invalid_arguments():
         wn.weight_norm(torch.nn.Linear(3, 2), dim=2)
     with pytest.raises(ValueError, match="no tensor parameter"):
         wn.weight_norm(torch.nn.ReLU())
+
+
+def torch_reference(channels: int, kernel_size: int = 3, bias: bool = True) -> torch.nn.Module:
+    """torch.nn.utils.parametrizations.weight_norm on the same convolution (bench times it beside this entry)."""
+    conv = torch.nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2, bias=bias)
+    return torch.nn.utils.parametrizations.weight_norm(conv, dim=0)

@@ -1,0 +1,386 @@
+"""RandAugment (Cubuk, Zoph, Shlens, Le: "RandAugment: Practical automated data augmentation with a reduced
+search space", NeurIPS 2020, arXiv:1909.13719).
+
+AutoAugment's learned policy is replaced by two numbers (Sec. 3): apply N operations, each drawn
+uniformly (probability 1/K) from K = 14 operations, all at one global magnitude M. Magnitudes use
+AutoAugment's integer scale on which 10 is the maximum of each operation's range (Sec. 3); the paper's
+experiments sweep M over [0, 30], and, as in the authors' TensorFlow code (``tensorflow/tpu``
+``distort_image_with_randaugment``: ``level / _MAX_LEVEL`` with ``_MAX_LEVEL = 10``), levels above 10
+extrapolate the ranges.
+
+The random parameters are drawn by :func:`sample_randaugment_params` and applied by the deterministic
+:func:`apply_randaugment`; :func:`randaugment` does both. All randomness comes from the explicit
+``np.random.Generator``. The operations are re-implemented with OpenCV/numpy with PIL's semantics; all
+match PIL pixel for pixel except rotate, whose nearest-neighbour rounding differs on a few pixels.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# ---- the operations (PIL semantics, OpenCV/numpy implementation) ------------------------------------
+# Each takes an (H, W, C) uint8 image, the operation's argument and the fill colour of geometric ops,
+# and returns a new uint8 array. C is 1 (grey) or 3 (RGB).
+
+
+def _warp(image: np.ndarray, matrix: np.ndarray, fill: tuple[int, ...], inverse: bool) -> np.ndarray:
+    """cv2.warpAffine with nearest-neighbour sampling (PIL's default resample) and a constant fill."""
+    h, w = image.shape[:2]
+    flags = cv2.INTER_NEAREST | (cv2.WARP_INVERSE_MAP if inverse else 0)
+    out = cv2.warpAffine(image, matrix.astype(np.float64), (w, h), flags=flags,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    return out.reshape(image.shape)  # cv2 drops a single channel axis
+
+
+def identity(image: np.ndarray, value: float = 0.0, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """The image unchanged (a copy)."""
+    return image.copy()
+
+
+def shear_x(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Output pixel (x, y) samples input (x + value * y, y): PIL ``transform(AFFINE, (1, v, 0, 0, 1, 0))``."""
+    # + value / 2: PIL samples at pixel centres, so its nearest neighbour is this matrix shifted by half a step
+    return _warp(image, np.array([[1.0, value, value / 2], [0.0, 1.0, 0.0]]), fill, inverse=True)
+
+
+def shear_y(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Output pixel (x, y) samples input (x, y + value * x): PIL ``(1, 0, 0, v, 1, 0)``."""
+    return _warp(image, np.array([[1.0, 0.0, 0.0], [value, 1.0, value / 2]]), fill, inverse=True)  # see shear_x
+
+
+def translate_x(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Output pixel (x, y) samples input (x + value, y) (PIL ``(1, 0, v, 0, 1, 0)``): content moves left."""
+    return _warp(image, np.array([[1.0, 0.0, value], [0.0, 1.0, 0.0]]), fill, inverse=True)
+
+
+def translate_y(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Output pixel (x, y) samples input (x, y + value) (PIL ``(1, 0, 0, 0, 1, v)``): content moves up."""
+    return _warp(image, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, value]]), fill, inverse=True)
+
+
+def rotate(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Rotate by ``value`` degrees counter-clockwise about the image centre (PIL ``Image.rotate``).
+
+    The centre is ((W - 1) / 2, (H - 1) / 2) in pixel indices, so 90 degrees on a square image is exactly
+    ``np.rot90``.
+    """
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), float(value), 1.0)
+    return _warp(image, matrix, fill, inverse=False)
+
+
+def auto_contrast(image: np.ndarray, value: float = 0.0, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Stretch each channel so its darkest pixel becomes 0 and its lightest 255 (PIL ``autocontrast``).
+
+    A constant channel is left as it is. Values are truncated like PIL's lookup table.
+    """
+    flat = image.reshape(-1, image.shape[2]).astype(np.float32)
+    lo, hi = flat.min(axis=0), flat.max(axis=0)  # (C,) per-channel extremes
+    scale = np.where(hi > lo, 255.0 / np.maximum(hi - lo, 1.0), 1.0).astype(np.float32)
+    shift = np.where(hi > lo, lo, 0.0).astype(np.float32)
+    return np.clip(np.floor((flat - shift) * scale), 0, 255).astype(np.uint8).reshape(image.shape)
+
+
+def _equalize_lut(channel: np.ndarray) -> np.ndarray:
+    """PIL's equalisation lookup table for one uint8 channel (also torchvision's)."""
+    hist = np.bincount(channel.ravel(), minlength=256)
+    step = (hist.sum() - hist[np.flatnonzero(hist)[-1]]) // 255  # all pixels but the last non-empty bin
+    if step == 0:
+        return np.arange(256, dtype=np.uint8)  # (nearly) constant channel: unchanged
+    return np.clip((np.cumsum(hist) - hist + step // 2) // step, 0, 255).astype(np.uint8)
+
+
+def equalize(image: np.ndarray, value: float = 0.0, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Histogram-equalise each channel (PIL ``ImageOps.equalize``), through a lookup table per channel.
+
+    PIL's table, not ``cv2.equalizeHist``: OpenCV stretches the cumulative histogram differently and
+    differs from PIL by up to ~17 levels.
+    """
+    channels = [cv2.LUT(image[..., c], _equalize_lut(image[..., c])) for c in range(image.shape[2])]  # C <= 3
+    return np.stack(channels, axis=2)
+
+
+def invert(image: np.ndarray, value: float = 0.0, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """255 - x (PIL ``ImageOps.invert``)."""
+    return 255 - image
+
+
+def solarize(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Invert every pixel at or above the threshold ``value`` (PIL ``ImageOps.solarize``); 256: no change."""
+    return np.where(image >= value, 255 - image, image).astype(np.uint8)
+
+
+def posterize(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Keep the ``value`` most significant bits of every pixel (PIL ``ImageOps.posterize``); 8: no change."""
+    bits = int(value)
+    mask = np.uint8((0xFF << (8 - bits)) & 0xFF)
+    return image & mask
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    """(H, W, 1) uint8 luma as PIL's ``convert("L")``: (19595 R + 38470 G + 7471 B + 2^15) >> 16."""
+    if image.shape[2] == 1:
+        return image.copy()
+    rgb = image.astype(np.uint32)
+    luma = (rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000) >> 16  # ITU-R 601
+    return luma.astype(np.uint8)[..., None]
+
+
+def _blend(degenerate: np.ndarray, image: np.ndarray, factor: float) -> np.ndarray:
+    """PIL ``ImageEnhance`` (``Image.blend``): degenerate + factor * (image - degenerate), truncated, clipped."""
+    out = degenerate.astype(np.float32) + np.float32(factor) * (image.astype(np.float32) - degenerate)
+    return np.clip(np.trunc(out), 0, 255).astype(np.uint8)
+
+
+def color(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Blend with the grey image (PIL ``ImageEnhance.Color``): 0 grey, 1 unchanged, > 1 more saturated."""
+    return _blend(_grey(image), image, value)
+
+
+def contrast(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Blend with the mean grey level, rounded (PIL ``ImageEnhance.Contrast``): 0 flat grey, 1 unchanged."""
+    mean = np.float32(int(_grey(image).mean() + 0.5))
+    return _blend(np.full_like(image, mean, dtype=np.float32), image, value)
+
+
+def brightness(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Blend with black (PIL ``ImageEnhance.Brightness``): x * value."""
+    return _blend(np.zeros(image.shape, np.float32), image, value)
+
+
+SMOOTH_KERNEL = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], np.float32) / 13.0  # PIL ImageFilter.SMOOTH
+
+
+def sharpness(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Blend with a smoothed copy (PIL ``ImageEnhance.Sharpness``): 0 smoothed, 1 unchanged, > 1 sharper.
+
+    The smoothed copy is PIL's SMOOTH filter (3 x 3, centre weight 5 of 13); as in PIL the one-pixel
+    border keeps the original values.
+    """
+    smooth = cv2.filter2D(image, -1, SMOOTH_KERNEL, borderType=cv2.BORDER_REPLICATE).reshape(image.shape)
+    smooth[0, :], smooth[-1, :], smooth[:, 0], smooth[:, -1] = image[0, :], image[-1, :], image[:, 0], image[:, -1]
+    return _blend(smooth, image, value)
+
+
+# ---- the operation table (Sec. 3: the K = 14 operations, in the paper's order) ----------------------
+# NAME -> (function, (argument at level 0, argument at level MAX_LEVEL), signed?). The ranges are
+# AutoAugment's; a signed argument gets a random sign (+/- with probability 1/2), as in the authors'
+# code. Translate is a fraction of the image side: 150 px on 331 px images (AutoAugment; torchvision
+# 150 / 331 * size). The enhancement factors are unsigned, 0.1 + 1.8 * M / 10 (authors' code).
+MAX_LEVEL = 10  # Sec. 3: "an integer scale from 0 to 10 where a value of 10 indicates the maximum scale"
+MAGNITUDE_RANGE = (0, 30)  # the paper's experiments sweep the global magnitude M over [0, 30]
+OPS: dict[str, tuple[Callable[..., np.ndarray], tuple[float, float], bool]] = {
+    "Identity": (identity, (0.0, 0.0), False),
+    "AutoContrast": (auto_contrast, (0.0, 0.0), False),
+    "Equalize": (equalize, (0.0, 0.0), False),
+    "Rotate": (rotate, (0.0, 30.0), True),  # degrees
+    "Solarize": (solarize, (256.0, 0.0), False),  # threshold: 256 inverts nothing
+    "Color": (color, (0.1, 1.9), False),  # enhancement factor, 1.0 = unchanged
+    "Posterize": (posterize, (8.0, 4.0), False),  # bits kept: 8 is the original
+    "Contrast": (contrast, (0.1, 1.9), False),
+    "Brightness": (brightness, (0.1, 1.9), False),
+    "Sharpness": (sharpness, (0.1, 1.9), False),
+    "ShearX": (shear_x, (0.0, 0.3), True),
+    "ShearY": (shear_y, (0.0, 0.3), True),
+    "TranslateX": (translate_x, (0.0, 150 / 331), True),  # fraction of the width
+    "TranslateY": (translate_y, (0.0, 150 / 331), True),  # fraction of the height
+}
+OP_NAMES: tuple[str, ...] = tuple(OPS)
+INTEGER_OPS = ("Solarize", "Posterize", "TranslateX", "TranslateY")  # int(...) as the authors' int_parameter
+DOMAIN = {"Posterize": (1.0, 8.0), "Solarize": (0.0, 256.0)}  # where M > 10 would leave the valid range
+
+
+def op_argument(name: str, magnitude: float, height: int, width: int, max_level: float = MAX_LEVEL) -> float:
+    """The unsigned argument of operation ``name`` at ``magnitude`` on an H x W image.
+
+    Linear in the magnitude from the range's start (M = 0) to its end (M = ``max_level``), beyond it
+    extrapolated (the authors' ``level / _MAX_LEVEL``) and clipped to the operation's valid domain
+    (posterize keeps at least 1 bit, the solarize threshold stays >= 0). Integer arguments are truncated.
+
+    Examples:
+        >>> op_argument("Rotate", 9, 224, 224), op_argument("Color", 9, 224, 224)
+        (27.0, 1.72)
+    """
+    low, high = OPS[name][1]
+    if name in ("TranslateX", "TranslateY"):
+        side = width if name == "TranslateX" else height
+        low, high = low * side, high * side  # fraction of the side -> pixels
+    if name in INTEGER_OPS:
+        value = float(low + math.trunc((high - low) * magnitude / max_level))
+    else:
+        value = round(float(low + (high - low) * magnitude / max_level), 10)
+    if name in DOMAIN:
+        value = min(max(value, DOMAIN[name][0]), DOMAIN[name][1])
+    return value
+
+
+@dataclass(frozen=True)
+class OpCall:
+    """One drawn operation.
+
+    Attributes:
+        name: the operation's name, a key of ``OPS``.
+        value: its concrete argument, sign included (degrees, pixels, bits, threshold, factor).
+    """
+
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class RandAugmentParams:
+    """The random parameters of one RandAugment draw.
+
+    Attributes:
+        ops: the N drawn operations, in the order they are applied (drawn with replacement).
+        magnitude: the global magnitude M they share.
+        size: (H, W) of the image the parameters were drawn for.
+    """
+
+    ops: tuple[OpCall, ...]
+    magnitude: float
+    size: tuple[int, int]
+
+
+def _check_positive_int(value: int, name: str, low: int = 1) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+
+
+def _check_rng(rng: np.random.Generator) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                         f"got {type(rng).__name__}")
+
+
+def sample_randaugment_params(height: int, width: int, rng: np.random.Generator, num_ops: int = 2,
+                              magnitude: float = 9, max_level: float = MAX_LEVEL) -> RandAugmentParams:
+    """Draw N operations uniformly with replacement (Sec. 3) and the sign of each signed argument.
+
+    Args:
+        height: H of the image.
+        width: W of the image (translate arguments are fractions of the side).
+        rng: the explicit numpy random generator.
+        num_ops: N, the number of operations applied in sequence (>= 0).
+        magnitude: M, the global magnitude in [0, 30] (the paper's sweep).
+        max_level: the M at which each range ends: 10 (paper, authors' code); 30 reproduces
+            torchvision's and the TrivialAugment authors' RandAugment, whose M runs over 31 bins.
+
+    Returns:
+        A :class:`RandAugmentParams`. The same generator state gives the same parameters.
+
+    Examples:
+        >>> q = sample_randaugment_params(224, 224, np.random.default_rng(0))
+        >>> len(q.ops), q.magnitude
+        (2, 9)
+    """
+    _check_positive_int(height, "height")
+    _check_positive_int(width, "width")
+    _check_positive_int(num_ops, "num_ops", low=0)
+    lo, hi = MAGNITUDE_RANGE
+    if not (isinstance(magnitude, numbers.Real) and not isinstance(magnitude, bool) and lo <= magnitude <= hi):
+        raise ValueError(f"magnitude must be a number in [{lo}, {hi}], got {magnitude!r}")
+    if not (isinstance(max_level, numbers.Real) and not isinstance(max_level, bool) and max_level > 0):
+        raise ValueError(f"max_level must be a positive number, got {max_level!r}")
+    _check_rng(rng)
+    picks = rng.integers(len(OP_NAMES), size=num_ops)  # uniform, probability 1/K each, with replacement
+    signs = rng.integers(0, 2, size=num_ops)  # random sign of signed arguments
+    ops = []
+    for pick, sign in zip(picks, signs):  # N operations, not a loop over pixels
+        name = OP_NAMES[int(pick)]
+        value = op_argument(name, magnitude, height, width, max_level)
+        ops.append(OpCall(name=name, value=-value if OPS[name][2] and sign == 0 else value))
+    return RandAugmentParams(ops=tuple(ops), magnitude=magnitude, size=(height, width))
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"image must be a numpy (H, W, C) uint8 array, got {type(image).__name__}")
+    if image.ndim != 3:
+        raise ValueError(f"image must be (H, W, C), got shape {image.shape}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {image.dtype}")
+    if image.size == 0:
+        raise ValueError(f"image is empty, got shape {image.shape}")
+    if image.shape[2] not in (1, 3):
+        raise ValueError(f"image must have 1 (grey) or 3 (RGB) channels, got {image.shape[2]}")
+
+
+def _fill_value(fill: int | Sequence[int], channels: int) -> tuple[int, ...]:
+    values = np.atleast_1d(np.asarray(fill))
+    if (values.dtype.kind not in "iuf" or values.ndim != 1 or values.shape[0] not in (1, channels)
+            or np.any(values < 0) or np.any(values > 255) or np.any(values != np.rint(values))):
+        raise ValueError(f"fill must be an int in [0, 255] or a sequence of {channels} of them, got {fill!r}")
+    return tuple(int(v) for v in np.broadcast_to(values, (channels,)))
+
+
+def apply_randaugment(image: np.ndarray, params: RandAugmentParams, fill: int | Sequence[int] = 128) -> np.ndarray:
+    """Run the operations of ``params`` in order (deterministic).
+
+    Args:
+        image: (H, W, 3) RGB or (H, W, 1) grey uint8 array; not modified.
+        params: the :class:`RandAugmentParams` to apply (drawn for this H, W).
+        fill: colour of the area geometric operations uncover (128 grey, the authors' TensorFlow code).
+
+    Returns:
+        A new uint8 array of the same shape.
+
+    Shape:
+        - Input: (H, W, C), C in {1, 3}
+        - Output: (H, W, C)
+
+    Examples:
+        >>> image = np.full((4, 4, 3), 200, np.uint8)
+        >>> q = RandAugmentParams(ops=(OpCall("Solarize", 26.0),), magnitude=9, size=(4, 4))
+        >>> int(apply_randaugment(image, q)[0, 0, 0])  # 200 >= 26: inverted
+        55
+    """
+    _check_image(image)
+    if not isinstance(params, RandAugmentParams):
+        raise ValueError(f"params must be RandAugmentParams (from sample_randaugment_params), "
+                         f"got {type(params).__name__}")
+    if tuple(params.size) != image.shape[:2]:
+        raise ValueError(f"params were drawn for an image of size {tuple(params.size)}, got {image.shape[:2]}")
+    colour = _fill_value(fill, image.shape[2])
+    out = image.copy()
+    for op in params.ops:  # N operations, in sequence
+        out = OPS[op.name][0](out, op.value, colour)
+    return out
+
+
+def randaugment(image: np.ndarray, rng: np.random.Generator, *, num_ops: int = 2, magnitude: float = 9,
+                max_level: float = MAX_LEVEL, fill: int | Sequence[int] = 128) -> np.ndarray:
+    """RandAugment: N uniformly drawn operations at one global magnitude M.
+
+    Equivalent to ``apply_randaugment(image, sample_randaugment_params(H, W, rng, num_ops, magnitude,
+    max_level), fill)``. Pure: the input is never modified; the same seed gives the same output.
+
+    Args:
+        image: (H, W, 3) RGB or (H, W, 1) grey uint8 array.
+        rng: the explicit numpy random generator.
+        num_ops: N (default 2, as torchvision's RandAugment).
+        magnitude: M in [0, 30] (default 9, as torchvision's RandAugment).
+        max_level: the M at which each operation reaches the end of its AutoAugment range (10).
+        fill: colour of the area rotate/shear/translate uncover (128).
+
+    Returns:
+        The augmented uint8 array, same shape, a new array.
+
+    Shape:
+        - Input: (H, W, C), C in {1, 3}
+        - Output: (H, W, C)
+
+    Examples:
+        >>> out = randaugment(np.full((32, 32, 3), 100, np.uint8), np.random.default_rng(0))
+        >>> out.shape, out.dtype
+        ((32, 32, 3), dtype('uint8'))
+    """
+    _check_image(image)
+    params = sample_randaugment_params(image.shape[0], image.shape[1], rng, num_ops, magnitude, max_level)
+    return apply_randaugment(image, params, fill)

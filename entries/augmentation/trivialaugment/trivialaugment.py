@@ -1,0 +1,347 @@
+"""TrivialAugment, wide augmentation space (Müller, Hutter: "TrivialAugment: Tuning-free Yet
+State-of-the-Art Data Augmentation", ICCV 2021, arXiv:2103.10158).
+
+For each image, draw one operation uniformly from the augmentation space and one strength uniformly
+from 31 discrete strengths 0..30, and apply that single operation (Algorithm 1). No hyperparameters:
+no number of operations, no global magnitude, no probabilities. The ranges are the "wide" space, as in
+the authors' code (automl/trivialaugment ``aug_lib.py``, ``set_augmentation_space('wide...', 31)``):
+rotate 0..135 degrees, shear 0..0.99, translate 0..32 px, posterize 8..2 bits, solarize threshold
+256..0, enhancement factors 0.01..2.0.
+
+The random parameters are drawn by :func:`sample_trivialaugment_params` and applied by the deterministic
+:func:`apply_trivialaugment`; :func:`trivialaugment` does both. All randomness comes from the explicit
+``np.random.Generator``. The operations are re-implemented with OpenCV/numpy with PIL's semantics (the
+authors use PIL); all match PIL pixel for pixel except rotate, whose nearest-neighbour rounding differs on
+a few pixels.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# ---- the operations (PIL semantics, OpenCV/numpy implementation) ------------------------------------
+# Each takes an (H, W, C) uint8 image, the operation's argument and the fill colour of geometric ops,
+# and returns a new uint8 array. C is 1 (grey) or 3 (RGB).
+
+
+def _warp(image: np.ndarray, matrix: np.ndarray, fill: tuple[int, ...], inverse: bool) -> np.ndarray:
+    """cv2.warpAffine with nearest-neighbour sampling (PIL's default resample) and a constant fill."""
+    h, w = image.shape[:2]
+    flags = cv2.INTER_NEAREST | (cv2.WARP_INVERSE_MAP if inverse else 0)
+    out = cv2.warpAffine(image, matrix.astype(np.float64), (w, h), flags=flags,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    return out.reshape(image.shape)  # cv2 drops a single channel axis
+
+
+def identity(image: np.ndarray, value: float = 0.0, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """The image unchanged (a copy)."""
+    return image.copy()
+
+
+def shear_x(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Output pixel (x, y) samples input (x + value * y, y): PIL ``transform(AFFINE, (1, v, 0, 0, 1, 0))``."""
+    # + value / 2: PIL samples at pixel centres, so its nearest neighbour is this matrix shifted by half a step
+    return _warp(image, np.array([[1.0, value, value / 2], [0.0, 1.0, 0.0]]), fill, inverse=True)
+
+
+def shear_y(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Output pixel (x, y) samples input (x, y + value * x): PIL ``(1, 0, 0, v, 1, 0)``."""
+    return _warp(image, np.array([[1.0, 0.0, 0.0], [value, 1.0, value / 2]]), fill, inverse=True)  # see shear_x
+
+
+def translate_x(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Output pixel (x, y) samples input (x + value, y) (PIL ``(1, 0, v, 0, 1, 0)``): content moves left."""
+    return _warp(image, np.array([[1.0, 0.0, value], [0.0, 1.0, 0.0]]), fill, inverse=True)
+
+
+def translate_y(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Output pixel (x, y) samples input (x, y + value) (PIL ``(1, 0, 0, 0, 1, v)``): content moves up."""
+    return _warp(image, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, value]]), fill, inverse=True)
+
+
+def rotate(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Rotate by ``value`` degrees counter-clockwise about the image centre (PIL ``Image.rotate``).
+
+    The centre is ((W - 1) / 2, (H - 1) / 2) in pixel indices, so 90 degrees on a square image is exactly
+    ``np.rot90``.
+    """
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), float(value), 1.0)
+    return _warp(image, matrix, fill, inverse=False)
+
+
+def auto_contrast(image: np.ndarray, value: float = 0.0, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Stretch each channel so its darkest pixel becomes 0 and its lightest 255 (PIL ``autocontrast``).
+
+    A constant channel is left as it is. Values are truncated like PIL's lookup table.
+    """
+    flat = image.reshape(-1, image.shape[2]).astype(np.float32)
+    lo, hi = flat.min(axis=0), flat.max(axis=0)  # (C,) per-channel extremes
+    scale = np.where(hi > lo, 255.0 / np.maximum(hi - lo, 1.0), 1.0).astype(np.float32)
+    shift = np.where(hi > lo, lo, 0.0).astype(np.float32)
+    return np.clip(np.floor((flat - shift) * scale), 0, 255).astype(np.uint8).reshape(image.shape)
+
+
+def _equalize_lut(channel: np.ndarray) -> np.ndarray:
+    """PIL's equalisation lookup table for one uint8 channel (also torchvision's)."""
+    hist = np.bincount(channel.ravel(), minlength=256)
+    step = (hist.sum() - hist[np.flatnonzero(hist)[-1]]) // 255  # all pixels but the last non-empty bin
+    if step == 0:
+        return np.arange(256, dtype=np.uint8)  # (nearly) constant channel: unchanged
+    return np.clip((np.cumsum(hist) - hist + step // 2) // step, 0, 255).astype(np.uint8)
+
+
+def equalize(image: np.ndarray, value: float = 0.0, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Histogram-equalise each channel (PIL ``ImageOps.equalize``), through a lookup table per channel.
+
+    PIL's table, not ``cv2.equalizeHist``: OpenCV stretches the cumulative histogram differently and
+    differs from PIL by up to ~17 levels.
+    """
+    channels = [cv2.LUT(image[..., c], _equalize_lut(image[..., c])) for c in range(image.shape[2])]  # C <= 3
+    return np.stack(channels, axis=2)
+
+
+def invert(image: np.ndarray, value: float = 0.0, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """255 - x (PIL ``ImageOps.invert``)."""
+    return 255 - image
+
+
+def solarize(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Invert every pixel at or above the threshold ``value`` (PIL ``ImageOps.solarize``); 256: no change."""
+    return np.where(image >= value, 255 - image, image).astype(np.uint8)
+
+
+def posterize(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Keep the ``value`` most significant bits of every pixel (PIL ``ImageOps.posterize``); 8: no change."""
+    bits = int(value)
+    mask = np.uint8((0xFF << (8 - bits)) & 0xFF)
+    return image & mask
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    """(H, W, 1) uint8 luma as PIL's ``convert("L")``: (19595 R + 38470 G + 7471 B + 2^15) >> 16."""
+    if image.shape[2] == 1:
+        return image.copy()
+    rgb = image.astype(np.uint32)
+    luma = (rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000) >> 16  # ITU-R 601
+    return luma.astype(np.uint8)[..., None]
+
+
+def _blend(degenerate: np.ndarray, image: np.ndarray, factor: float) -> np.ndarray:
+    """PIL ``ImageEnhance`` (``Image.blend``): degenerate + factor * (image - degenerate), truncated, clipped."""
+    out = degenerate.astype(np.float32) + np.float32(factor) * (image.astype(np.float32) - degenerate)
+    return np.clip(np.trunc(out), 0, 255).astype(np.uint8)
+
+
+def color(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Blend with the grey image (PIL ``ImageEnhance.Color``): 0 grey, 1 unchanged, > 1 more saturated."""
+    return _blend(_grey(image), image, value)
+
+
+def contrast(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Blend with the mean grey level, rounded (PIL ``ImageEnhance.Contrast``): 0 flat grey, 1 unchanged."""
+    mean = np.float32(int(_grey(image).mean() + 0.5))
+    return _blend(np.full_like(image, mean, dtype=np.float32), image, value)
+
+
+def brightness(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Blend with black (PIL ``ImageEnhance.Brightness``): x * value."""
+    return _blend(np.zeros(image.shape, np.float32), image, value)
+
+
+SMOOTH_KERNEL = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], np.float32) / 13.0  # PIL ImageFilter.SMOOTH
+
+
+def sharpness(image: np.ndarray, value: float, fill: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Blend with a smoothed copy (PIL ``ImageEnhance.Sharpness``): 0 smoothed, 1 unchanged, > 1 sharper.
+
+    The smoothed copy is PIL's SMOOTH filter (3 x 3, centre weight 5 of 13); as in PIL the one-pixel
+    border keeps the original values.
+    """
+    smooth = cv2.filter2D(image, -1, SMOOTH_KERNEL, borderType=cv2.BORDER_REPLICATE).reshape(image.shape)
+    smooth[0, :], smooth[-1, :], smooth[:, 0], smooth[:, -1] = image[0, :], image[-1, :], image[:, 0], image[:, -1]
+    return _blend(smooth, image, value)
+
+
+# ---- the operation table: the "wide" augmentation space ---------------------------------------------
+# NAME -> (function, (argument at strength 0, argument at strength MAX_STRENGTH), signed?), in the
+# authors' order (aug_lib.py, ALL_TRANSFORMS of the standard space). A signed argument gets a random
+# sign ("extra coin-flip" in aug_lib.py). Translate is in pixels, not a fraction of the image.
+NUM_STRENGTHS = 31  # strengths 0..30 (aug_lib.py: set_augmentation_space(..., 31), PARAMETER_MAX = 30)
+MAX_STRENGTH = NUM_STRENGTHS - 1
+OPS: dict[str, tuple[Callable[..., np.ndarray], tuple[float, float], bool]] = {
+    "Identity": (identity, (0.0, 0.0), False),
+    "AutoContrast": (auto_contrast, (0.0, 0.0), False),
+    "Equalize": (equalize, (0.0, 0.0), False),
+    "Rotate": (rotate, (0.0, 135.0), True),  # degrees
+    "Solarize": (solarize, (256.0, 0.0), False),  # threshold: 256 inverts nothing
+    "Color": (color, (0.01, 2.0), False),  # enhancement factor, 1.0 = unchanged
+    "Posterize": (posterize, (8.0, 2.0), False),  # bits kept: 8 is the original
+    "Contrast": (contrast, (0.01, 2.0), False),
+    "Brightness": (brightness, (0.01, 2.0), False),
+    "Sharpness": (sharpness, (0.01, 2.0), False),
+    "ShearX": (shear_x, (0.0, 0.99), True),
+    "ShearY": (shear_y, (0.0, 0.99), True),
+    "TranslateX": (translate_x, (0.0, 32.0), True),  # pixels
+    "TranslateY": (translate_y, (0.0, 32.0), True),  # pixels
+}
+OP_NAMES: tuple[str, ...] = tuple(OPS)
+INTEGER_OPS = ("Rotate", "Solarize", "Posterize", "TranslateX", "TranslateY")  # aug_lib.py int_parameter
+
+
+def op_argument(name: str, strength: int) -> float:
+    """The unsigned argument of operation ``name`` at ``strength`` (0..30).
+
+    Linear from the range's start to its end at strength 30 (``float_parameter``/``int_parameter`` of
+    aug_lib.py: ``level * maxval / PARAMETER_MAX``); integer arguments are truncated like
+    ``int_parameter``.
+
+    Examples:
+        >>> op_argument("Rotate", 30), op_argument("Posterize", 15), op_argument("Color", 0)
+        (135.0, 5.0, 0.01)
+    """
+    low, high = OPS[name][1]
+    if name in INTEGER_OPS:
+        return float(low + math.trunc((high - low) * strength / MAX_STRENGTH))
+    return round(float(low + (high - low) * strength / MAX_STRENGTH), 10)
+
+
+@dataclass(frozen=True)
+class TrivialAugmentParams:
+    """The random parameters of one TrivialAugment draw.
+
+    Attributes:
+        name: the drawn operation, a key of ``OPS``.
+        strength: the drawn strength, 0..30.
+        value: the operation's concrete argument, sign included (degrees, pixels, bits, threshold, factor).
+        size: (H, W) of the image the parameters were drawn for.
+    """
+
+    name: str
+    strength: int
+    value: float
+    size: tuple[int, int]
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The operations applied to the image: always exactly one."""
+        return (self.name,)
+
+
+def _check_positive_int(value: int, name: str) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def sample_trivialaugment_params(height: int, width: int, rng: np.random.Generator) -> TrivialAugmentParams:
+    """Draw one operation uniformly, one strength uniformly from 0..30 and a sign (Algorithm 1).
+
+    Args:
+        height: H of the image.
+        width: W of the image.
+        rng: the explicit numpy random generator.
+
+    Returns:
+        A :class:`TrivialAugmentParams`. The same generator state gives the same parameters.
+
+    Examples:
+        >>> q = sample_trivialaugment_params(224, 224, np.random.default_rng(0))
+        >>> q.name in OPS and 0 <= q.strength <= 30
+        True
+    """
+    _check_positive_int(height, "height")
+    _check_positive_int(width, "width")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                         f"got {type(rng).__name__}")
+    name = OP_NAMES[int(rng.integers(len(OP_NAMES)))]  # Algorithm 1: a ~ U(A)
+    strength = int(rng.integers(NUM_STRENGTHS))  # Algorithm 1: m ~ U({0, ..., 30})
+    negative = bool(rng.integers(0, 2) == 0)  # the coin flip of signed operations
+    value = op_argument(name, strength)
+    return TrivialAugmentParams(name=name, strength=strength, value=-value if OPS[name][2] and negative else value,
+                                size=(height, width))
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"image must be a numpy (H, W, C) uint8 array, got {type(image).__name__}")
+    if image.ndim != 3:
+        raise ValueError(f"image must be (H, W, C), got shape {image.shape}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {image.dtype}")
+    if image.size == 0:
+        raise ValueError(f"image is empty, got shape {image.shape}")
+    if image.shape[2] not in (1, 3):
+        raise ValueError(f"image must have 1 (grey) or 3 (RGB) channels, got {image.shape[2]}")
+
+
+def _fill_value(fill: int | Sequence[int], channels: int) -> tuple[int, ...]:
+    values = np.atleast_1d(np.asarray(fill))
+    if (values.dtype.kind not in "iuf" or values.ndim != 1 or values.shape[0] not in (1, channels)
+            or np.any(values < 0) or np.any(values > 255) or np.any(values != np.rint(values))):
+        raise ValueError(f"fill must be an int in [0, 255] or a sequence of {channels} of them, got {fill!r}")
+    return tuple(int(v) for v in np.broadcast_to(values, (channels,)))
+
+
+def apply_trivialaugment(image: np.ndarray, params: TrivialAugmentParams, fill: int | Sequence[int] = 0) -> np.ndarray:
+    """Apply the one operation of ``params`` (deterministic).
+
+    Args:
+        image: (H, W, 3) RGB or (H, W, 1) grey uint8 array; not modified.
+        params: the :class:`TrivialAugmentParams` to apply (drawn for this H, W).
+        fill: colour of the area geometric operations uncover (0, PIL's default in the authors' code).
+
+    Returns:
+        A new uint8 array of the same shape.
+
+    Shape:
+        - Input: (H, W, C), C in {1, 3}
+        - Output: (H, W, C)
+
+    Examples:
+        >>> image = np.full((4, 4, 3), 200, np.uint8)
+        >>> q = TrivialAugmentParams(name="Posterize", strength=30, value=2.0, size=(4, 4))
+        >>> int(apply_trivialaugment(image, q)[0, 0, 0])  # 0b11001000 keeps 0b11000000
+        192
+    """
+    _check_image(image)
+    if not isinstance(params, TrivialAugmentParams):
+        raise ValueError(f"params must be TrivialAugmentParams (from sample_trivialaugment_params), "
+                         f"got {type(params).__name__}")
+    if tuple(params.size) != image.shape[:2]:
+        raise ValueError(f"params were drawn for an image of size {tuple(params.size)}, got {image.shape[:2]}")
+    return OPS[params.name][0](image, params.value, _fill_value(fill, image.shape[2]))
+
+
+def trivialaugment(image: np.ndarray, rng: np.random.Generator, *, fill: int | Sequence[int] = 0) -> np.ndarray:
+    """TrivialAugment (wide): one uniformly drawn operation at a uniformly drawn strength per image.
+
+    Equivalent to ``apply_trivialaugment(image, sample_trivialaugment_params(H, W, rng), fill)``. Pure: the
+    input is never modified; the same seed gives the same output.
+
+    Args:
+        image: (H, W, 3) RGB or (H, W, 1) grey uint8 array.
+        rng: the explicit numpy random generator.
+        fill: colour of the area rotate/shear/translate uncover (0, black).
+
+    Returns:
+        The augmented uint8 array, same shape, a new array.
+
+    Shape:
+        - Input: (H, W, C), C in {1, 3}
+        - Output: (H, W, C)
+
+    Examples:
+        >>> out = trivialaugment(np.full((32, 32, 3), 100, np.uint8), np.random.default_rng(0))
+        >>> out.shape, out.dtype
+        ((32, 32, 3), dtype('uint8'))
+    """
+    _check_image(image)
+    params = sample_trivialaugment_params(image.shape[0], image.shape[1], rng)
+    return apply_trivialaugment(image, params, fill)
