@@ -26,7 +26,7 @@ from typing import Iterable
 from .contracts import parse_shape
 from .registry import EncycloError, Entry, builtin_root, registry
 
-KEY_FIELDS = ("id", "variant", "input", "dtype", "mode", "device_name", "channels_last", "compile")
+KEY_FIELDS = ("id", "name", "variant", "input", "dtype", "mode", "device_name", "channels_last", "compile")
 COMPAT_CHECKS = ("eager_cpu", "eager_cuda", "bfloat16", "channels_last", "compile", "export")
 
 
@@ -130,11 +130,12 @@ class Item:
     input: str
     dtype: str
     mode: str
-    kind: str = "measure"  # or "builtin" (torch's implementation of the same function), or "compat"
+    kind: str = "measure"  # or "baseline" (timed beside the entry), or "compat"
+    baseline: str | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.entry_id}@torch" if self.kind == "builtin" else self.entry_id
+        return f"{self.entry_id}@{self.baseline}" if self.baseline else self.entry_id
 
 
 def grid(entries: list[Entry], *, modes: list[str] | None = None, dtypes: list[str] | None = None,
@@ -152,8 +153,8 @@ def grid(entries: list[Entry], *, modes: list[str] | None = None, dtypes: list[s
                     if modes and mode not in modes:
                         continue
                     items.append(Item(e.id, shape, dtype, mode))
-                    if e.torch_builtin:  # torch's own implementation, timed under the same config
-                        items.append(Item(e.id, shape, dtype, mode, kind="builtin"))
+                    for baseline in e.baselines:  # torch's / numpy's implementation, timed under the same config
+                        items.append(Item(e.id, shape, dtype, mode, kind="baseline", baseline=baseline))
         if compat:
             items.append(Item(e.id, e.bench.inputs[0], e.bench.dtypes[0], "infer", kind="compat"))
     return items
@@ -180,7 +181,7 @@ def rank_and_world() -> tuple[int, int]:
 
 
 def _item_key(item: Item, device_name: str) -> tuple:
-    return (item.kind, item.entry_id, None, item.input, item.dtype, item.mode, device_name, False, False)
+    return (item.kind, item.entry_id, item.name, None, item.input, item.dtype, item.mode, device_name, False, False)
 
 
 # ---- running ---------------------------------------------------------------------------------

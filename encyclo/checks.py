@@ -58,9 +58,9 @@ def static_problems(entry: Entry) -> list[str]:
     if entry.readme_file.exists() and "## Deviations" not in entry.readme_file.read_text(encoding="utf-8"):
         problems.append(f"{_display(entry.readme_file)}: has no '## Deviations' section")
     tests = defined_functions(entry.test_file)
-    if entry.torch_builtin and entry.torch_builtin not in tests:
-        problems.append(f"{_display(entry.yaml_file)}: torch_builtin: no function '{entry.torch_builtin}' "
-                        f"in {entry.test_file.name}")
+    for name, fn in entry.baselines.items():
+        if fn not in tests:
+            problems.append(f"{_display(entry.yaml_file)}: baselines.{name}: no function '{fn}' in {entry.test_file.name}")
     for i, claim in enumerate(entry.claims):
         if claim.measure and claim.measure not in tests:
             problems.append(f"{_display(entry.yaml_file)}: claims[{i}].measure: no function '{claim.measure}' "

@@ -173,7 +173,7 @@ class Entry:
     related: tuple[str, ...]
     folder: Path = field(compare=False)
     test_input: str | None = None  # a small input for the generic tests (default: the smallest bench input)
-    torch_builtin: str | None = None  # test-file function building torch's own implementation, for speed ratios
+    baselines: dict = field(default_factory=dict)  # "torch"/"numpy" -> test-file function building that baseline
 
     @classmethod
     def from_dict(cls, data: dict, folder: Path) -> "Entry":
@@ -190,7 +190,7 @@ class Entry:
             bench=BenchSpec(tuple(data["bench"]["inputs"]), tuple(data["bench"]["modes"]),
                             tuple(data["bench"]["dtypes"])),
             related=tuple(data["related"]), folder=folder, test_input=data.get("test_input"),
-            torch_builtin=data.get("torch_builtin"),
+            baselines=dict(data["baselines"]),
         )
 
     @property

@@ -28,6 +28,9 @@ FLOAT_DTYPES = ("float32", "bfloat16", "float16")
 # Claims the registry measures itself; any other claim names a `measure` function in the entry's test file.
 BUILTIN_CLAIMS = ("params", "macs", "flops")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "area")
+# Baselines timed beside an entry ("<id>@torch"): torch's own implementation of the same function, or a
+# straightforward numpy implementation of an image augmentation.
+BASELINES = ("torch", "numpy")
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 ARXIV_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})$")
@@ -107,7 +110,7 @@ class _Checker:
 
 
 TOP_LEVEL = ("id", "name", "category", "kind", "summary", "aliases", "tags", "paper", "impl", "io", "defaults",
-             "variants", "slots", "preprocess", "claims", "bench", "related", "test_input", "torch_builtin")
+             "variants", "slots", "preprocess", "claims", "bench", "related", "test_input", "baselines")
 PAPER_FIELDS = ("title", "authors", "year", "venue", "arxiv", "url", "code", "doi")
 CLAIM_FIELDS = ("what", "value", "unit", "at", "source", "tolerance", "measure", "deviation")
 BENCH_FIELDS = ("inputs", "modes", "dtypes")
@@ -256,8 +259,14 @@ def validate(data: Any, *, where: str, folder_id: str, folder_category: str) -> 
                         what="a small input shape the generic tests run on, e.g. 2x3x64x64")
     if test_input is not None and test_input.count("x") + 1 != rank:
         c.fail("test_input", f"a shape of rank {rank} for io '{io}'", test_input)
-    c.str_(data, "torch_builtin", "torch_builtin", required=False, pattern=PY_NAME_RE,
-           what="the name of a function in the entry's test file that builds torch's own implementation")
+    baselines = c.mapping(data, "baselines", "baselines")
+    for name, fn in baselines.items():
+        if name not in BASELINES:
+            raise SchemaError(f"{where}: baselines.{name}: unknown baseline (known: {', '.join(BASELINES)})")
+        if not isinstance(fn, str) or not PY_NAME_RE.match(fn):
+            c.fail(f"baselines.{name}", "the name of a function in the entry's test file that builds the baseline "
+                   "from the entry's own arguments", fn)
+    data["baselines"] = baselines
     allowed_modes = MODES if io in MODULE_CONTRACTS else ("infer",)
     modes = c.str_list(bench, "bench.modes", "modes", what=f"a list drawn from {', '.join(allowed_modes)}")
     bench["modes"] = modes or ["infer"]

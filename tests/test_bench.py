@@ -174,4 +174,4 @@ def test_builtin_rows_sit_beside_the_entry(tmp_path):
                    "--threads", "1", "--inputs", "2x16x32", "--dtypes", "float32")
     assert proc.returncode == 0, proc.stderr
     kinds = sorted((r["kind"], r["name"]) for r in bench.read_rows(out))
-    assert kinds == [("builtin", "layernorm@torch"), ("measure", "layernorm")]
+    assert kinds == [("baseline", "layernorm@torch"), ("measure", "layernorm")]

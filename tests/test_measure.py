@@ -236,11 +236,11 @@ def test_compare_save_writes_an_augmentation_grid(tmp_path):
     assert refused.returncode == 2 and "--save draws augmentations only" in refused.stderr
 
 
-def test_torch_builtin_subjects_time_torch_beside_the_entry():
+def test_baseline_subjects_time_torch_beside_the_entry():
     proc = run_cli("compare", "layernorm", "layernorm@torch", "--input", "2x16x32", "--format", "json",
                    "--budget", "0.05")
     assert proc.returncode == 0, proc.stderr
     ours, theirs = json.loads(proc.stdout)
     assert theirs["name"] == "layernorm@torch" and theirs["params"] == ours["params"] == 64
     refused = run_cli("compare", "seblock@torch", "--input", "1x8x8x8")
-    assert refused.returncode == 2 and "names no torch built-in" in refused.stderr
+    assert refused.returncode == 2 and "names no 'torch' baseline" in refused.stderr

@@ -77,41 +77,48 @@ def device_name(device: str) -> str:
 
 @dataclass
 class Subject:
-    """One entry (or variant, composition ``resnet50+cbam``, or torch's own ``layernorm@torch``) on a shape."""
+    """One entry (or variant, composition ``resnet50+cbam``, or baseline ``layernorm@torch``) on a shape.
+
+    ``<id>@<baseline>`` builds the entry's baseline (torch's own implementation, or a plain numpy one)
+    from the entry's own arguments, so compare and bench time both under identical conditions.
+    """
 
     name: str
     entry: Any
     variant: str | None
     binding: Binding
-
-    TORCH_SUFFIX = "@torch"
+    baseline: str | None = None
 
     @classmethod
     def of(cls, name: str, shape: tuple[int, ...]) -> "Subject":
         reg = registry()
-        base = name.removesuffix(cls.TORCH_SUFFIX).split("+", 1)[0]
+        target, baseline = split_baseline(name)
+        base = target.split("+", 1)[0]
         entry, variant = reg.resolve(base)
-        if "+" in name:
-            reg.entry(name.split("+", 1)[1].removesuffix(cls.TORCH_SUFFIX))  # unknown block: "did you mean"
+        if "+" in target:
+            reg.entry(target.split("+", 1)[1])  # an unknown block name fails here, with "did you mean"
             if "attention" not in entry.slots:
                 raise EncycloError(f"'{name}': '{entry.id}' has no attention slot")
-        if name.endswith(cls.TORCH_SUFFIX) and not entry.torch_builtin:
-            raise EncycloError(f"'{name}': '{entry.id}' names no torch built-in to compare with "
-                               f"(entries with one: {', '.join(e.id for e in reg.entries() if e.torch_builtin)})")
-        return cls(name, entry, variant, bind(entry.io, shape, name=name))
-
-    @property
-    def is_torch_builtin(self) -> bool:
-        return self.name.endswith(self.TORCH_SUFFIX)
+        if baseline is not None and baseline not in entry.baselines:
+            having = ", ".join(f"{e.id}@{b}" for e in reg.entries() for b in e.baselines) or "none"
+            raise EncycloError(f"'{name}': '{entry.id}' names no '{baseline}' baseline (available: {having})")
+        return cls(name, entry, variant, bind(entry.io, shape, name=name), baseline)
 
     def build(self) -> Any:
         reg = registry()
-        if self.is_torch_builtin:  # torch's implementation, from the same constructor arguments
+        if self.baseline is not None:
             from ..claims import test_module
 
-            config = reg.config(self.name.removesuffix(self.TORCH_SUFFIX), **self.binding.kwargs)
-            return getattr(test_module(self.entry), self.entry.torch_builtin)(**config)
+            target = split_baseline(self.name)[0]
+            config = reg.config(target, **self.binding.kwargs)
+            return getattr(test_module(self.entry), self.entry.baselines[self.baseline])(**config)
         return reg.create(self.name, **self.binding.kwargs)
+
+
+def split_baseline(name: str) -> tuple[str, str | None]:
+    """``"layernorm@torch"`` -> ``("layernorm", "torch")``; names without ``@`` have no baseline."""
+    target, _, baseline = name.partition("@")
+    return target, baseline or None
 
 
 def _check_combination(subject: Subject, config: Config) -> None:
