@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+
+# One thread per process: pytest-xdist runs two workers on two cores, and each CLI subprocess or example
+# inherits this; more threads only oversubscribe the cores (tests took 10x longer under contention).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,7 @@ from encyclo.registry import Registry
 def _cuda() -> bool:
     import torch
 
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     return torch.cuda.is_available()
 
 

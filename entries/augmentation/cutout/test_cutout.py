@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 import pytest
 
-from encyclo import create, get
+from encyclo import create, entry, get, module, sample_image
 
 cutout = get("cutout")
 M = inspect.getmodule(cutout)  # the implementation module: sample_cutout_params, apply_cutout, PAPER_PATCH_SIZES
@@ -134,3 +134,38 @@ def test_params_for_another_size_are_rejected():
     params = M.sample_cutout_params(64, 64, 16, np.random.default_rng(0))
     with pytest.raises(ValueError):
         M.apply_cutout(white(), params)
+
+
+# ---- numpy baseline: `encyclo compare cutout cutout@numpy` times it beside the entry ---------------------
+def numpy_reference(size: int = 16, fill=0, p: float = 1.0):
+    """Cutout in plain numpy from the entry's arguments: ``(image, rng) -> image``.
+
+    The parameters come from the entry's own sampler (same rng, same draws); the patch is clipped with
+    ``np.clip`` and written with a slice, as the authors' ``util/cutout.py`` does.
+    """
+    sample = module("cutout").sample_cutout_params
+
+    def cutout_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        h, w, c = image.shape
+        params = sample(h, w, size, rng, p)
+        out = image.copy()
+        if params.applied:
+            cy, cx = params.center
+            y1, y2 = np.clip([cy - size // 2, cy - size // 2 + size], 0, h)
+            x1, x2 = np.clip([cx - size // 2, cx - size // 2 + size], 0, w)
+            colour = np.rint(image.reshape(-1, c).mean(axis=0)) if isinstance(fill, str) else fill
+            out[y1:y2, x1:x2] = colour
+        return out
+
+    return cutout_numpy
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(size=40, fill="mean"), dict(size=7, fill=(1, 2, 3), p=0.5)])
+def test_numpy_reference_gives_the_same_output(overrides):
+    config = {**entry("cutout").defaults, **overrides}
+    ours, ref = create("cutout", **overrides), numpy_reference(**config)
+    for name in ("astronaut", "chelsea"):
+        photo = sample_image(name)
+        for image in (photo, photo[:45, :70]):  # two sizes: the photo and a small crop
+            for seed in range(6):
+                assert np.array_equal(ours(image, np.random.default_rng(seed)), ref(image, np.random.default_rng(seed)))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from encyclo import create, get
+from encyclo import create, entry, get, module, sample_image
 
 hide_and_seek = get("hide_and_seek")
 M = inspect.getmodule(hide_and_seek)  # sample_hide_and_seek_params, apply_hide_and_seek, PAPER_GRID_SIZES
@@ -113,3 +113,37 @@ def test_params_for_another_size_are_rejected():
     params = M.sample_hide_and_seek_params(64, 64, np.random.default_rng(0))
     with pytest.raises(ValueError):
         M.apply_hide_and_seek(np.zeros((32, 32, 3), np.uint8), params)
+
+
+# ---- numpy baseline: `encyclo compare hide_and_seek hide_and_seek@numpy` times it beside the entry -------
+def numpy_reference(grid_sizes=(0, 16, 32, 44, 56), p_hide: float = 0.5, fill=(124, 116, 104)):
+    """Hide-and-Seek in plain numpy from the entry's arguments: ``(image, rng) -> image``.
+
+    The grid size and the hidden flags come from the entry's own sampler (same rng, same draws); every
+    hidden S x S patch is overwritten with a slice, looping over the patches as the authors' ``train.lua``.
+    """
+    sample = module("hide_and_seek").sample_hide_and_seek_params
+
+    def hide_and_seek_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        h, w, c = image.shape
+        params = sample(h, w, rng, grid_sizes=grid_sizes, p_hide=p_hide)
+        colour = np.rint(image.reshape(-1, c).mean(axis=0)) if isinstance(fill, str) else fill
+        out = image.copy()
+        s = params.grid_size
+        for i, j in zip(*np.nonzero(params.hidden)):  # the hidden patches (none when s == 0)
+            out[i * s:(i + 1) * s, j * s:(j + 1) * s] = colour
+        return out
+
+    return hide_and_seek_numpy
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(grid_sizes=16), dict(grid_sizes=(12, 30), fill="mean", p_hide=0.3),
+                                       dict(grid_sizes=56, fill=0)])
+def test_numpy_reference_gives_the_same_output(overrides):
+    config = {**entry("hide_and_seek").defaults, **overrides}
+    ours, ref = create("hide_and_seek", **overrides), numpy_reference(**config)
+    for name in ("astronaut", "chelsea"):
+        photo = sample_image(name)
+        for image in (photo, photo[:45, :70]):  # two sizes: the photo and a small crop
+            for seed in range(6):
+                assert np.array_equal(ours(image, np.random.default_rng(seed)), ref(image, np.random.default_rng(seed)))

@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 import pytest
 
-from encyclo import create, get
+from encyclo import create, entry, get, module, sample_image
 
 horizontal_flip = get("horizontal_flip")
 M = inspect.getmodule(horizontal_flip)  # sample_/apply_horizontal_flip, HorizontalFlipParams, PAPER_P
@@ -134,3 +134,31 @@ def test_params_for_another_size_are_rejected():
         M.apply_horizontal_flip(np.zeros((8, 8, 3), np.uint8), q)
     with pytest.raises(ValueError):
         M.apply_horizontal_flip(np.zeros((16, 16, 3), np.uint8), {"flipped": True})
+
+
+# ---- numpy baseline: `encyclo compare horizontal_flip horizontal_flip@numpy` times it beside the entry ---
+def numpy_reference(p: float = 0.5, vertical: bool = False):
+    """The random flip in plain numpy from the entry's arguments: ``(image, rng) -> image``.
+
+    The coin comes from the entry's own sampler (same rng, same draw); the mirror is a reversed slice.
+    """
+    sample = module("horizontal_flip").sample_horizontal_flip_params
+
+    def horizontal_flip_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        params = sample(image.shape[0], image.shape[1], rng, p=p, vertical=vertical)
+        if not params.flipped:
+            return image.copy()
+        return (image[::-1] if vertical else image[:, ::-1]).copy()
+
+    return horizontal_flip_numpy
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(p=1.0), dict(p=1.0, vertical=True)])
+def test_numpy_reference_gives_the_same_output(overrides):
+    config = {**entry("horizontal_flip").defaults, **overrides}
+    ours, ref = create("horizontal_flip", **overrides), numpy_reference(**config)
+    for name in ("astronaut", "chelsea"):
+        photo = sample_image(name)
+        for image in (photo, photo[:45, :70], photo[:31, :17, :1]):  # the photo, a small crop, one channel
+            for seed in range(6):
+                assert np.array_equal(ours(image, np.random.default_rng(seed)), ref(image, np.random.default_rng(seed)))

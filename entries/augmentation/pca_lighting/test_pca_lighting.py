@@ -6,7 +6,7 @@ import inspect
 import numpy as np
 import pytest
 
-from encyclo import create, get
+from encyclo import create, entry, get, module, sample_image
 
 pca_lighting = get("pca_lighting")
 M = inspect.getmodule(pca_lighting)  # sample_/apply_pca_lighting, lighting_shift, rgb_pca, IMAGENET_*
@@ -130,3 +130,36 @@ def test_bad_input_raises_value_error(bad):
     kwargs.update(bad)
     with pytest.raises(ValueError):
         pca_lighting(kwargs.pop("image"), kwargs.pop("rng"), **kwargs)
+
+
+# ---- numpy baseline: `encyclo compare pca_lighting pca_lighting@numpy` times it beside the entry --------
+def numpy_reference(alpha_std: float = 0.1, eigval=M.IMAGENET_EIGVAL, eigvec=M.IMAGENET_EIGVEC):
+    """PCA lighting in plain numpy from the entry's arguments: ``(image, rng) -> image``.
+
+    The a_i come from the entry's own sampler (same rng, same draws); the shift 255 * P (a * l) is added to
+    every pixel in float64, rounded and clipped to 0..255.
+    """
+    sample = module("pca_lighting").sample_pca_lighting_params
+    val, vec = np.asarray(eigval, np.float64), np.asarray(eigvec, np.float64)
+
+    def pca_lighting_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        params = sample(rng, alpha_std=alpha_std, eigval=eigval, eigvec=eigvec)
+        shift = 255.0 * vec @ (np.asarray(params.alpha) * val)  # (3,) RGB, Sec. 4.1
+        return np.clip(np.rint(image + shift), 0, 255).astype(np.uint8)
+
+    return pca_lighting_numpy
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(alpha_std=1.0)])
+def test_numpy_reference_gives_the_same_output(overrides):
+    # Equal up to one level at rare pixels: the entry adds the shift in float32, the baseline in float64,
+    # which can put a sum within ~1e-5 of a half level on the other side of it before rounding.
+    config = {**entry("pca_lighting").defaults, **overrides}
+    ours, ref = create("pca_lighting", **overrides), numpy_reference(**config)
+    for name in ("astronaut", "chelsea"):
+        photo = sample_image(name)
+        for image in (photo, photo[:45, :70]):  # two sizes: the photo and a small crop
+            for seed in range(6):
+                a = ours(image, np.random.default_rng(seed)).astype(int)
+                b = ref(image, np.random.default_rng(seed)).astype(int)
+                assert a.shape == b.shape and np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-3

@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 import pytest
 
-from encyclo import create, get
+from encyclo import create, entry, get, module, sample_image
 
 random_crop = get("random_crop")
 M = inspect.getmodule(random_crop)  # sample_/apply_random_crop, RandomCropParams, PAPER_PADDING, PADDING_MODES
@@ -176,3 +176,41 @@ def test_reflect_needs_padding_below_the_image_size_and_foreign_params_are_rejec
     with pytest.raises(ValueError):  # a hand-made window outside the padded image
         M.apply_random_crop(np.zeros((8, 8, 3), np.uint8),
                             M.RandomCropParams(offset=(5, 0), padding=2, size=(8, 8), output_size=(8, 8)))
+
+
+# ---- numpy baseline: `encyclo compare random_crop random_crop@numpy` times it beside the entry -----------
+def numpy_reference(size=None, padding: int = 4, padding_mode: str = "constant", fill=0, flip: bool = False):
+    """Pad-and-crop in plain numpy from the entry's arguments: ``(image, rng) -> image``.
+
+    The offsets come from the entry's own sampler (same rng, same draws); the whole image is padded with
+    ``np.pad`` (constant padding: a canvas of ``fill`` with the image pasted in), then the window is sliced.
+    """
+    sample = module("random_crop").sample_random_crop_params
+
+    def random_crop_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        h, w, c = image.shape
+        params = sample(h, w, rng, size=size, padding=padding, flip=flip)
+        if padding_mode == "constant":
+            padded = np.empty((h + 2 * padding, w + 2 * padding, c), np.uint8)
+            padded[:] = fill
+            padded[padding:padding + h, padding:padding + w] = image
+        else:
+            padded = np.pad(image, ((padding, padding), (padding, padding), (0, 0)), mode=padding_mode)
+        (top, left), (out_h, out_w) = params.offset, params.output_size
+        out = padded[top:top + out_h, left:left + out_w]
+        return (out[:, ::-1] if params.flipped else out).copy()
+
+    return random_crop_numpy
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(size=24, padding=8, fill=(9, 8, 7), flip=True),
+                                       dict(size=(20, 28), padding=6, padding_mode="reflect", flip=True),
+                                       dict(padding_mode="edge"), dict(padding=3, padding_mode="symmetric")])
+def test_numpy_reference_gives_the_same_output(overrides):
+    config = {**entry("random_crop").defaults, **overrides}
+    ours, ref = create("random_crop", **overrides), numpy_reference(**config)
+    for name in ("astronaut", "chelsea"):
+        photo = sample_image(name)
+        for image in (photo, photo[:45, :70]):  # two sizes: the photo and a small crop
+            for seed in range(6):
+                assert np.array_equal(ours(image, np.random.default_rng(seed)), ref(image, np.random.default_rng(seed)))

@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 import pytest
 
-from encyclo import create, get
+from encyclo import create, entry, get, module, sample_image
 
 random_erasing = get("random_erasing")
 M = inspect.getmodule(random_erasing)  # the implementation module: sample_/apply_random_erasing, PAPER_DEFAULTS
@@ -113,3 +113,42 @@ def test_params_for_another_size_are_rejected():
     q = M.sample_random_erasing_params(64, 64, np.random.default_rng(0), p=1.0)
     with pytest.raises(ValueError):
         M.apply_random_erasing(np.zeros((32, 32, 3), np.uint8), q)
+
+
+# ---- numpy baseline: `encyclo compare random_erasing random_erasing@numpy` times it beside the entry -----
+def numpy_reference(p: float = 0.5, s_l: float = 0.02, s_h: float = 0.4, r_1: float = 0.3, fill="random",
+                    max_attempts: int = 100):
+    """Random Erasing in plain numpy from the entry's arguments: ``(image, rng) -> image``.
+
+    The rectangle (and the noise seed) come from the entry's own sampler (same rng, same draws); the
+    rectangle is overwritten with a slice assignment, as in the authors' ``transforms.py``.
+    """
+    sample = module("random_erasing").sample_random_erasing_params
+
+    def random_erasing_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        h, w, c = image.shape
+        params = sample(h, w, rng, p=p, s_l=s_l, s_h=s_h, r_1=r_1, max_attempts=max_attempts)
+        out = image.copy()
+        if params.applied:
+            y1, y2, x1, x2 = params.box
+            if fill == "random":  # i.i.d. uniform levels, from the params' noise seed
+                out[y1:y2, x1:x2] = np.random.default_rng(params.noise_seed).integers(0, 256, (y2 - y1, x2 - x1, c),
+                                                                                       dtype=np.uint8)
+            elif fill == "mean":
+                out[y1:y2, x1:x2] = np.rint(image.reshape(-1, c).mean(axis=0))
+            else:
+                out[y1:y2, x1:x2] = fill
+        return out
+
+    return random_erasing_numpy
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(p=1.0), dict(p=1.0, fill="mean"), dict(p=1.0, fill=(4, 5, 6), r_1=0.5)])
+def test_numpy_reference_gives_the_same_output(overrides):
+    config = {**entry("random_erasing").defaults, **overrides}
+    ours, ref = create("random_erasing", **overrides), numpy_reference(**config)
+    for name in ("astronaut", "chelsea"):
+        photo = sample_image(name)
+        for image in (photo, photo[:45, :70]):  # two sizes: the photo and a small crop
+            for seed in range(6):
+                assert np.array_equal(ours(image, np.random.default_rng(seed)), ref(image, np.random.default_rng(seed)))

@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 import pytest
 
-from encyclo import create, get
+from encyclo import create, entry, get, module, sample_image
 
 random_grayscale = get("random_grayscale")
 M = inspect.getmodule(random_grayscale)  # sample_/apply_random_grayscale, to_grayscale, PAPER_P, LUMA_WEIGHTS
@@ -121,3 +121,41 @@ def test_params_for_another_size_are_rejected():
     q = M.sample_random_grayscale_params(16, 16, np.random.default_rng(0))
     with pytest.raises(ValueError):
         M.apply_random_grayscale(np.zeros((8, 8, 3), np.uint8), q)
+
+
+# ---- numpy baseline: `encyclo compare random_grayscale random_grayscale@numpy` times it beside the entry --
+def numpy_reference(p: float = 0.2, channel_order: str = "rgb"):
+    """Random grayscale in plain numpy from the entry's arguments: ``(image, rng) -> image``.
+
+    The coin comes from the entry's own sampler (same rng, same draw); the luma is the float BT.601 sum
+    0.299 R + 0.587 G + 0.114 B per pixel, rounded, repeated in 3 channels.
+    """
+    sample = module("random_grayscale").sample_random_grayscale_params
+    weights = np.array([0.299, 0.587, 0.114])
+    if channel_order == "bgr":
+        weights = weights[::-1]
+
+    def random_grayscale_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        params = sample(image.shape[0], image.shape[1], rng, p=p)
+        if not params.applied or image.shape[2] == 1:
+            return image.copy()
+        r, g, b = image[..., 0], image[..., 1], image[..., 2]
+        luma = np.rint(weights[0] * r + weights[1] * g + weights[2] * b).astype(np.uint8)
+        return np.stack([luma, luma, luma], axis=2)
+
+    return random_grayscale_numpy
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(p=1.0), dict(p=1.0, channel_order="bgr")])
+def test_numpy_reference_gives_the_same_output(overrides):
+    # Equal up to one level, at few pixels: OpenCV's cvtColor uses 14-bit fixed-point weights
+    # (4899, 9617, 1868) / 16384, which move a luma within ~0.01 of a half level to the other side.
+    config = {**entry("random_grayscale").defaults, **overrides}
+    ours, ref = create("random_grayscale", **overrides), numpy_reference(**config)
+    for name in ("astronaut", "chelsea"):
+        photo = sample_image(name)
+        for image in (photo, photo[:45, :70]):  # two sizes: the photo and a small crop
+            for seed in range(6):
+                a = ours(image, np.random.default_rng(seed)).astype(int)
+                b = ref(image, np.random.default_rng(seed)).astype(int)
+                assert a.shape == b.shape and np.abs(a - b).max() <= 1 and (a != b).mean() < 0.01

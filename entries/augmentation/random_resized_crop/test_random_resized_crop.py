@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from encyclo import create, get
+from encyclo import create, entry, get, module, sample_image
 
 random_resized_crop = get("random_resized_crop")
 M = inspect.getmodule(random_resized_crop)  # sample_/apply_random_resized_crop, PAPER_SCALE, PAPER_RATIO
@@ -129,3 +129,62 @@ def test_params_for_another_size_are_rejected():
     with pytest.raises(ValueError):
         M.apply_random_resized_crop(np.zeros((32, 32, 3), np.uint8), q)
     assert math.isclose(q.aspect_ratio, q.box[3] / q.box[2])
+
+
+# ---- numpy baseline: `encyclo compare random_resized_crop random_resized_crop@numpy` times it beside it --
+def numpy_reference(size=224, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), interpolation: str = "bilinear",
+                    max_attempts: int = 10):
+    """The random resized crop in plain numpy from the entry's arguments: ``(image, rng) -> image``.
+
+    The box comes from the entry's own sampler (same rng, same draws); the crop is a slice, resized by
+    index arithmetic: ``"bilinear"`` samples at pixel centres ``(i + 0.5) * in / out - 0.5`` (clamped to the
+    image) and blends the two neighbours per axis in float32, rows then columns; ``"nearest"`` takes
+    ``floor(i * in / out)``. The entry's other filters (bicubic, area, lanczos) have no baseline here.
+    """
+    if interpolation not in ("bilinear", "nearest"):
+        raise ValueError(f"the numpy baseline implements bilinear and nearest, got {interpolation!r}")
+    sample = module("random_resized_crop").sample_random_resized_crop_params
+
+    def bilinear_taps(n_out: int, n_in: int):
+        x = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+        x0 = np.floor(x).astype(int)
+        frac = np.where(x0 < 0, 0.0, x - x0).astype(np.float32)  # left of the first centre: the edge pixel
+        x0 = np.clip(x0, 0, n_in - 1)
+        return x0, np.minimum(x0 + 1, n_in - 1), frac
+
+    def random_resized_crop_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        params = sample(image.shape[0], image.shape[1], rng, size=size, scale=scale, ratio=ratio,
+                        max_attempts=max_attempts)
+        top, left, h, w = params.box
+        out_h, out_w = params.output_size
+        crop = image[top:top + h, left:left + w]
+        if interpolation == "nearest":
+            rows = np.minimum(np.floor(np.arange(out_h) * (h / out_h)).astype(int), h - 1)
+            cols = np.minimum(np.floor(np.arange(out_w) * (w / out_w)).astype(int), w - 1)
+            return crop[rows][:, cols]
+        y0, y1, fy = bilinear_taps(out_h, h)
+        x0, x1, fx = bilinear_taps(out_w, w)
+        crop = crop.astype(np.float32)
+        fy, fx = fy[:, None, None], fx[None, :, None]
+        rows = crop[y0] * (1 - fy) + crop[y1] * fy  # (out_h, w, C)
+        out = rows[:, x0] * (1 - fx) + rows[:, x1] * fx  # (out_h, out_w, C)
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+    return random_resized_crop_numpy
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(size=(40, 56)), dict(size=64, interpolation="nearest"),
+                                       dict(size=(100, 30), scale=(0.5, 1.0))])
+def test_numpy_reference_gives_the_same_output(overrides):
+    # Bilinear: equal up to one level at some pixels, since OpenCV blends uint8 with 11-bit fixed-point
+    # weights (INTER_RESIZE_COEF_BITS) where the baseline blends in float32. Nearest: identical.
+    config = {**entry("random_resized_crop").defaults, **overrides}
+    ours, ref = create("random_resized_crop", **overrides), numpy_reference(**config)
+    tolerance = 0 if config.get("interpolation") == "nearest" else 1
+    for name in ("astronaut", "chelsea"):
+        photo = sample_image(name)
+        for image in (photo, photo[:45, :70]):  # two sizes: the photo and a small crop
+            for seed in range(4):
+                a = ours(image, np.random.default_rng(seed)).astype(int)
+                b = ref(image, np.random.default_rng(seed)).astype(int)
+                assert a.shape == b.shape and np.abs(a - b).max() <= tolerance
