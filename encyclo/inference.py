@@ -45,19 +45,23 @@ def read_image(image: Any):
 def preprocess(image, spec: dict):
     """Resize the short side to ``resize``, centre-crop ``input_size``, scale to [0, 1], normalise.
 
-    Returns a (1, 3, input_size, input_size) float32 tensor.
+    A one-number ``mean`` means a grey model: the image is converted to luma first (ITU-R 601).
+    Returns a (1, C, input_size, input_size) float32 tensor, C = len(mean).
     """
     import cv2
     import numpy as np
     import torch
 
+    if len(spec["mean"]) == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
     h, w = image.shape[:2]
     scale = spec["resize"] / min(h, w)
     resized = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
                          interpolation=_CV2_INTERPOLATION[spec["interpolation"]])
     size = spec["input_size"]
     top, left = (resized.shape[0] - size) // 2, (resized.shape[1] - size) // 2
-    crop = resized[top:top + size, left:left + size].astype(np.float32) / 255.0
+    crop = resized.reshape(resized.shape[0], resized.shape[1], -1)[top:top + size, left:left + size]
+    crop = crop.astype(np.float32) / 255.0
     crop = (crop - np.asarray(spec["mean"], np.float32)) / np.asarray(spec["std"], np.float32)
     return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))[None]
 

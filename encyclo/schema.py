@@ -196,9 +196,11 @@ def validate(data: Any, *, where: str, folder_id: str, folder_category: str) -> 
             c.fail("preprocess.interpolation", f"one of {', '.join(INTERPOLATIONS)}", preprocess.get("interpolation"))
         for key in ("mean", "std"):
             value = preprocess.get(key)
-            if (not isinstance(value, list) or len(value) != 3
+            if (not isinstance(value, list) or len(value) not in (1, 3)
                     or any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in value)):
-                c.fail(f"preprocess.{key}", "a list of 3 numbers (RGB, in [0, 1] units)", value)
+                c.fail(f"preprocess.{key}", "a list of 3 numbers (RGB) or 1 (grey), in [0, 1] units", value)
+        if isinstance(preprocess.get("mean"), list) and len(preprocess["mean"]) != len(preprocess["std"]):
+            c.fail("preprocess.std", "as many numbers as preprocess.mean (one per channel)", preprocess["std"])
     data["preprocess"] = preprocess
 
     claims = data.get("claims")

@@ -92,3 +92,11 @@ def test_bad_inputs_are_clear(tmp_path):
         encyclo.predict("seblock", sample_path())
     proc = run_cli("predict", "resnet18", "--image", str(tmp_path / "missing.jpg"))
     assert proc.returncode == 2 and "encyclo: error: --image" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_grey_classifiers_get_a_luma_image():
+    spec = encyclo.entry("lenet5").preprocess
+    x = preprocess(encyclo.sample_image("coffee"), spec)
+    assert x.shape == (1, 1, 32, 32)
+    found = encyclo.predict("lenet5", sample_path("coffee"), topk=10)
+    assert len(found) == 10 and abs(sum(p.probability for p in found) - 1) < 1e-5

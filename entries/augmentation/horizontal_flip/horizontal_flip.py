@@ -117,6 +117,11 @@ def apply_horizontal_flip(image: np.ndarray, params: HorizontalFlipParams) -> np
                          f"got {type(params).__name__}")
     if tuple(params.size) != image.shape[:2]:
         raise ValueError(f"params were drawn for an image of size {tuple(params.size)}, got {image.shape[:2]}")
+    return _flip(image, params)
+
+
+def _flip(image: np.ndarray, params: HorizontalFlipParams) -> np.ndarray:
+    """:func:`apply_horizontal_flip` without its checks of ``image`` and ``params`` (for callers that made both)."""
     if not params.flipped:
         return image.copy()
     # cv2.flip: flipCode 1 mirrors around the vertical axis (left-right), 0 around the horizontal axis.
@@ -152,4 +157,4 @@ def horizontal_flip(image: np.ndarray, rng: np.random.Generator, *, p: float = P
     """
     _check_image(image)
     params = sample_horizontal_flip_params(image.shape[0], image.shape[1], rng, p=p, vertical=vertical)
-    return apply_horizontal_flip(image, params)
+    return _flip(image, params)  # image checked above, params drawn for it: skip apply's re-checks

@@ -143,6 +143,11 @@ def apply_random_grayscale(image: np.ndarray, params: RandomGrayscaleParams, cha
                          f"got {type(params).__name__}")
     if tuple(params.size) != image.shape[:2]:
         raise ValueError(f"params were drawn for an image of size {tuple(params.size)}, got {image.shape[:2]}")
+    return _gray(image, params, channel_order)
+
+
+def _gray(image: np.ndarray, params: RandomGrayscaleParams, channel_order: str) -> np.ndarray:
+    """:func:`apply_random_grayscale` without its checks of ``image`` and ``params`` (for callers that made both)."""
     if channel_order not in CHANNEL_ORDERS:
         raise ValueError(f"channel_order must be one of {sorted(CHANNEL_ORDERS)}, got {channel_order!r}")
     return to_grayscale(image, channel_order) if params.applied else image.copy()
@@ -176,4 +181,4 @@ def random_grayscale(image: np.ndarray, rng: np.random.Generator, *, p: float = 
     """
     _check_image(image)
     params = sample_random_grayscale_params(image.shape[0], image.shape[1], rng, p=p)
-    return apply_random_grayscale(image, params, channel_order)
+    return _gray(image, params, channel_order)  # image checked above, params drawn for it: skip apply's re-checks
