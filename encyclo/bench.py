@@ -139,11 +139,11 @@ class Item:
 
 
 def grid(entries: list[Entry], *, modes: list[str] | None = None, dtypes: list[str] | None = None,
-         inputs: list[str] | None = None, compat: bool = True) -> list[Item]:
+         inputs: list[str] | None = None, compat: bool = True, measure: bool = True) -> list[Item]:
     """The deterministic (entry x config) grid; ``modes``/``dtypes``/``inputs`` filter the bench specs."""
     items = []
     for e in sorted(entries, key=lambda e: e.id):
-        for shape in (inputs or e.bench.inputs):
+        for shape in (inputs or e.bench.inputs) if measure else ():
             if inputs and shape.count("x") != e.bench.inputs[0].count("x"):
                 continue
             for dtype in e.bench.dtypes:
@@ -193,8 +193,16 @@ def run_item(item: Item, device: str, *, budget_s: float, threads: int | None) -
     if item.kind == "compat":
         return compat_row(item, config)
     try:
-        row = measure_many([item.name], parse_shape(item.input), config, budget_s=budget_s,
-                           with_roofline=True)[0]
+        if item.kind == "baseline":  # timed interleaved with the entry, so the ratio is like for like
+            ours, row = measure_many([item.entry_id, item.name], parse_shape(item.input), config,
+                                     budget_s=budget_s, with_roofline=True)
+            if ours.get("latency_ms") and row.get("latency_ms"):
+                row.update(entry_latency_ms=ours["latency_ms"], entry_latency_min_ms=ours["latency_min_ms"],
+                           ratio_entry_to_baseline=ours["latency_ms"] / row["latency_ms"],
+                           ratio_entry_to_baseline_min=ours["latency_min_ms"] / row["latency_min_ms"])
+        else:
+            row = measure_many([item.name], parse_shape(item.input), config, budget_s=budget_s,
+                               with_roofline=True)[0]
     except EncycloError as exc:
         row = base_row(Subject.of(item.name, parse_shape(item.input)), config)
         row.update(status="error", error=str(exc))
@@ -259,7 +267,7 @@ def compat_row(item: Item, config) -> dict:
 
 def run(entries: list[Entry], *, device: str, out: Path, budget_s: float = 1.0, threads: int | None = None,
         modes: list[str] | None = None, dtypes: list[str] | None = None, inputs: list[str] | None = None,
-        compat: bool = True, log=print) -> Path:
+        compat: bool = True, measure: bool = True, log=print) -> Path:
     """Run (this rank's shard of) the grid into ``out``; returns the file written."""
     from .measure import Config, device_name
 
@@ -268,7 +276,7 @@ def run(entries: list[Entry], *, device: str, out: Path, budget_s: float = 1.0, 
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     Config(device=device, threads=threads).resolved()  # bad device/threads: one-line error before any work
     name = device_name(device)
-    items = shard(grid(entries, modes=modes, dtypes=dtypes, inputs=inputs, compat=compat), rank, world)
+    items = shard(grid(entries, modes=modes, dtypes=dtypes, inputs=inputs, compat=compat, measure=measure), rank, world)
     target = out if world == 1 else out.with_name(f"{out.stem}.rank{rank}{out.suffix}")
     rows = read_rows(target)
     reg = registry()

@@ -78,17 +78,30 @@ def make_inputs(binding: Binding, *, dtype: str = "float32", device: str = "cpu"
     return (torch.randn(binding.shape, generator=gen).to(device=device, dtype=torch_dtype),)
 
 
-def call(obj: Any, binding: Binding, inputs: tuple, *, device: str = "cpu", seed: int = 0) -> Any:
-    """Run an entry on inputs made by :func:`make_inputs` (augmentations get their explicit generator)."""
+def make_generator(binding: Binding, *, device: str = "cpu", seed: int = 0) -> Any:
+    """The explicit random generator an augmentation takes (None for modules)."""
     if binding.io == "image_augment":
         import numpy as np
 
-        return obj(inputs[0], np.random.default_rng(seed))
+        return np.random.default_rng(seed)
     if binding.io == "batch_augment":
         import torch
 
-        gen = torch.Generator(device=device).manual_seed(seed)
-        return obj(inputs[0], inputs[1], num_classes=AUGMENT_NUM_CLASSES, generator=gen)
+        return torch.Generator(device=device).manual_seed(seed)
+    return None
+
+
+def call(obj: Any, binding: Binding, inputs: tuple, *, device: str = "cpu", seed: int = 0,
+         generator: Any = None) -> Any:
+    """Run an entry on inputs made by :func:`make_inputs`. Augmentations get ``generator`` or a fresh one
+    seeded with ``seed``; a measuring loop passes one generator that advances, so that repeated calls
+    sample the augmentation's random branches (applied or not, box sizes...) as training would."""
+    if generator is None:
+        generator = make_generator(binding, device=device, seed=seed)
+    if binding.io == "image_augment":
+        return obj(inputs[0], generator)
+    if binding.io == "batch_augment":
+        return obj(inputs[0], inputs[1], num_classes=AUGMENT_NUM_CLASSES, generator=generator)
     return obj(*inputs)
 
 

@@ -18,7 +18,9 @@ import functools
 import hashlib
 import importlib
 import importlib.util
+import json
 import os
+import tempfile
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -253,17 +255,78 @@ def _default_factory(name: str, kwargs: dict) -> BlockFactory:
     return BlockFactory(name, registry(), **kwargs)
 
 
+class MetadataCache:
+    """Validated entry.yaml contents, keyed by path and (mtime, size), kept as JSON between runs.
+
+    YAML construction costs ~1-5 ms a file (even with the C parser), which would make `encyclo list`
+    slow once there are a hundred entries; JSON of the already validated data loads in microseconds.
+    A changed file (or a changed schema.py) is parsed and validated again. ENCYCLO_NO_CACHE=1 turns
+    it off; ENCYCLO_CACHE_DIR moves it (default ~/.cache/encyclo). Broken files are never cached.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = os.environ.get("ENCYCLO_NO_CACHE", "") in ("", "0")
+        folder = Path(os.environ.get("ENCYCLO_CACHE_DIR") or Path.home() / ".cache" / "encyclo")
+        schema = Path(__file__).with_name("schema.py").stat()
+        self.path = folder / "entries-v1.json"
+        self.version = f"{schema.st_mtime_ns}-{schema.st_size}"
+        self.items: dict[str, dict] = {}
+        self.dirty = False
+        if self.enabled:
+            try:
+                stored = json.loads(self.path.read_text(encoding="utf-8"))
+                if stored.get("version") == self.version:
+                    self.items = stored["items"]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                self.items = {}  # missing or unreadable: rebuilt
+
+    @staticmethod
+    def signature(path: Path) -> list[int]:
+        st = path.stat()
+        return [st.st_mtime_ns, st.st_size]
+
+    def get(self, path: Path) -> dict | None:
+        item = self.items.get(str(path)) if self.enabled else None
+        if item is not None and item.get("sig") == self.signature(path):
+            return item["data"]
+        return None
+
+    def put(self, path: Path, data: dict) -> None:
+        if not self.enabled:
+            return
+        try:
+            json.dumps(data)  # only plain JSON round-trips unchanged (a YAML date would not)
+        except (TypeError, ValueError):
+            return
+        self.items[str(path)] = {"sig": self.signature(path), "data": data}
+        self.dirty = True
+
+    def save(self) -> None:
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"version": self.version, "items": self.items}, f)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only home only costs speed
+
+
 class Registry:
     """All entries found under a list of roots."""
 
     def __init__(self, roots: Iterable[Path] | None = None, *, warn: bool = True):
         self.roots: list[Path] = list(roots) if roots is not None else default_roots()
+        self._cache = MetadataCache()
         self._entries: dict[str, Entry] = {}
         self._names: dict[str, tuple[str, str | None]] = {}  # name -> (entry id, variant)
         self.broken: dict[str, str] = {}  # folder name (== intended id) -> reason
         self._modules: dict[str, ModuleType] = {}
         for root in self.roots:
             self._scan(root)
+        self._cache.save()
         if warn:
             for reason in self.broken.values():
                 warnings.warn(reason, BrokenEntryWarning, stacklevel=3)
@@ -288,20 +351,23 @@ class Registry:
         if not yaml_path.exists():
             self.broken[folder.name] = f"{_display(folder)}: no entry.yaml in this entry folder"
             return
-        try:
-            data = load_yaml(yaml_path)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            self.broken[folder.name] = f"{label}: invalid YAML{where}: {problem}"
-            return
-        try:
-            data = validate(data, where=label, folder_id=folder.name, folder_category=folder.parent.name)
-            entry = Entry.from_dict(data, folder)
-        except SchemaError as exc:
-            self.broken[folder.name] = str(exc)
-            return
+        data = self._cache.get(yaml_path)
+        if data is None:
+            try:
+                data = load_yaml(yaml_path)
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+                problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                self.broken[folder.name] = f"{label}: invalid YAML{where}: {problem}"
+                return
+            try:
+                data = validate(data, where=label, folder_id=folder.name, folder_category=folder.parent.name)
+            except SchemaError as exc:
+                self.broken[folder.name] = str(exc)
+                return
+            self._cache.put(yaml_path, data)
+        entry = Entry.from_dict(data, folder)
         if not entry.impl_file.exists():
             self.broken[entry.id] = f"{label}: implementation file {entry.impl_file.name} is missing"
             return

@@ -127,6 +127,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             for line in bench.status_lines(f):
                 print(line)
         return 0
+    if args.no_compat and args.compat_only:
+        raise EncycloError("--no-compat and --compat-only exclude each other")
     reg = registry()
     if args.all:
         selected = reg.entries()
@@ -138,7 +140,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise EncycloError("name entries to benchmark, or use --category C or --all")
     out = Path(args.out) if args.out else bench.default_out(args.device)
     path = bench.run(selected, device=args.device, out=out, budget_s=args.budget, threads=args.threads,
-                     modes=args.modes, dtypes=args.dtypes, inputs=args.inputs, compat=not args.no_compat)
+                     modes=args.modes, dtypes=args.dtypes, inputs=args.inputs, compat=not args.no_compat,
+                     measure=not args.compat_only)
     for line in bench.status_lines(path):
         print(line)
     return 0
@@ -159,6 +162,7 @@ def _register_bench(sub) -> None:
     p.add_argument("--dtypes", nargs="+", help="only these dtypes of the bench specs")
     p.add_argument("--inputs", nargs="+", help="replace the specs' inputs (same rank)")
     p.add_argument("--no-compat", action="store_true", help="skip the compatibility matrix")
+    p.add_argument("--compat-only", action="store_true", help="only the compatibility matrix (no timing)")
     p.add_argument("--out", "-o", help="results file (default benchmarks/results/<device>.jsonl)")
     p.set_defaults(func=cmd_bench)
 

@@ -8,6 +8,11 @@ import warnings
 # One thread per process: pytest-xdist runs two workers on two cores, and each CLI subprocess or example
 # inherits this; more threads only oversubscribe the cores (tests took 10x longer under contention).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The tests' throwaway entries must not land in the user's metadata cache (~/.cache/encyclo).
+if "ENCYCLO_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["ENCYCLO_CACHE_DIR"] = tempfile.mkdtemp(prefix="encyclo-test-cache-")
 from pathlib import Path
 
 import pytest

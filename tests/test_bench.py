@@ -173,5 +173,7 @@ def test_builtin_rows_sit_beside_the_entry(tmp_path):
     proc = run_cli("bench", "layernorm", "--out", str(out), "--no-compat", "--modes", "infer", "--budget", "0.02",
                    "--threads", "1", "--inputs", "2x16x32", "--dtypes", "float32")
     assert proc.returncode == 0, proc.stderr
-    kinds = sorted((r["kind"], r["name"]) for r in bench.read_rows(out))
-    assert kinds == [("baseline", "layernorm@torch"), ("measure", "layernorm")]
+    rows = bench.read_rows(out)
+    assert sorted((r["kind"], r["name"]) for r in rows) == [("baseline", "layernorm@torch"), ("measure", "layernorm")]
+    [base] = [r for r in rows if r["kind"] == "baseline"]
+    assert base["ratio_entry_to_baseline"] == pytest.approx(base["entry_latency_ms"] / base["latency_ms"])

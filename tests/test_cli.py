@@ -22,7 +22,7 @@ def test_list_table_and_json():
 
 
 def test_list_filters():
-    rows = json.loads(run_cli("list", "*resnet5*", "--format", "json").stdout)
+    rows = json.loads(run_cli("list", "resnet5*", "--format", "json").stdout)
     assert [r["id"] for r in rows] == ["resnet"]
     rows = json.loads(run_cli("list", "--category", "augmentation", "--format", "json").stdout)
     assert rows and {r["category"] for r in rows} == {"augmentation"}

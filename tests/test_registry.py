@@ -40,7 +40,8 @@ def test_unknown_id_is_a_keyerror_with_suggestions():
 
 def test_entries_filters():
     assert {e.category for e in encyclo.entries(category="attention")} == {"attention"}
-    assert [e.id for e in encyclo.entries(pattern="*resnet5*")] == ["resnet"]
+    assert [e.id for e in encyclo.entries(pattern="resnet5*")] == ["resnet"]
+    assert {"preact_resnet", "resnet", "wide_resnet"} <= {e.id for e in encyclo.entries(pattern="*resnet5*")}
     assert all("drop-in" in e.tags for e in encyclo.entries(tag="drop-in"))
     with pytest.raises(EncycloError, match="unknown category 'atention'.*did you mean 'attention'"):
         encyclo.entries(category="atention")
@@ -237,3 +238,25 @@ def test_entry_modules_import_under_unique_names():
 def test_repo_layout():
     for category in CATEGORIES:
         assert (REPO / "entries" / category).is_dir()
+
+
+def test_metadata_cache_is_invisible(entry_root, quiet_registry, monkeypatch, tmp_path):
+    monkeypatch.setenv("ENCYCLO_CACHE_DIR", str(tmp_path / "cache"))
+    folder = make_entry(entry_root, "attention/cached_block")
+    first = quiet_registry(entry_root).entry("cached_block")
+    assert (tmp_path / "cache" / "entries-v1.json").exists()
+    assert quiet_registry(entry_root).entry("cached_block") == first  # served from the cache
+    _edit_yaml(folder, "name: filled full name", "name: A renamed block, longer")
+    assert quiet_registry(entry_root).entry("cached_block").name == "A renamed block, longer"
+    _edit_yaml(folder, "io: feature_map", "io: pixels")  # a broken edit is seen, never served stale
+    assert "io: expected a known io contract" in quiet_registry(entry_root).broken["cached_block"]
+    (tmp_path / "cache" / "entries-v1.json").write_text("{not json")  # a corrupt cache is rebuilt
+    _edit_yaml(folder, "io: pixels", "io: feature_map")
+    assert quiet_registry(entry_root).entry("cached_block").io == "feature_map"
+
+
+def test_cached_and_uncached_registries_agree(monkeypatch):
+    cached = {e.id: e for e in Registry([builtin_root()]).entries()}
+    monkeypatch.setenv("ENCYCLO_NO_CACHE", "1")
+    fresh = {e.id: e for e in Registry([builtin_root()]).entries()}
+    assert cached == fresh

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from ..contracts import Binding, bind, call, format_shape, make_inputs, output_shape
+from ..contracts import Binding, bind, call, format_shape, make_generator, make_inputs, output_shape
 from ..registry import EncycloError, registry
 from ..schema import FLOAT_DTYPES, MODES
 
@@ -162,10 +162,10 @@ def prepare(subject: Subject, config: Config) -> Prepared:
         fn = subject.build()
         if config.compile:
             fn = torch.compile(fn)
-        generator_device = config.device if subject.binding.io == "batch_augment" else "cpu"
+        generator = make_generator(subject.binding, device=config.device)  # advances across calls
 
         def step() -> Any:
-            return call(fn, subject.binding, inputs, device=generator_device)
+            return call(fn, subject.binding, inputs, generator=generator)
 
         out = step()
         nbytes = _nbytes(inputs) + _nbytes(out)
@@ -181,6 +181,9 @@ def prepare(subject: Subject, config: Config) -> Prepared:
     runner = torch.compile(model) if config.compile else model
     if config.mode == "train":
         model.train()
+        # A layer trains inside a network: its input needs a gradient too (and parameter-free layers
+        # such as SimAM or InstanceNorm would otherwise have nothing to differentiate).
+        inputs = tuple(x.requires_grad_(True) if x.is_floating_point() else x for x in inputs)
 
         def step() -> Any:
             model.zero_grad(set_to_none=True)
@@ -229,8 +232,10 @@ def measure_many(names: list[str], shape: tuple[int, ...], config: Config, *, ti
     for subject in subjects:
         _check_combination(subject, config)
     previous_threads = torch.get_num_threads()
+    previous_cv2 = _cv2_threads()
     if config.device == "cpu":
         torch.set_num_threads(config.threads)
+        _cv2_threads(config.threads)  # opencv keeps its own pool: augmentations honour --threads too
     try:
         rows, prepared = [], []
         for subject in subjects:
@@ -271,6 +276,19 @@ def measure_many(names: list[str], shape: tuple[int, ...], config: Config, *, ti
         return rows
     finally:
         torch.set_num_threads(previous_threads)
+        _cv2_threads(previous_cv2)
+
+
+def _cv2_threads(n: int | None = None) -> int | None:
+    """opencv's thread count (set it when ``n`` is given); None where opencv is absent."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    previous = cv2.getNumThreads()
+    if n is not None:
+        cv2.setNumThreads(n)
+    return previous
 
 
 def _peak(p: Prepared, config: Config) -> int:

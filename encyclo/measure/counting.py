@@ -195,6 +195,8 @@ def _count_on(device: str, build: Callable, make_input: Callable, *, train: bool
         model = build()
     model.train(train)
     inputs = make_input(device)
+    if train:  # as inside a network: the input's gradient is part of a training step
+        inputs = tuple(x.requires_grad_(True) if x.is_floating_point() else x for x in inputs)
     mode = _CountingMode()
     records: list[ModuleRecord] = []
     handles = []

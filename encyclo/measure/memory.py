@@ -4,7 +4,9 @@ CUDA: the caching allocator's ``max_memory_allocated`` above a baseline. CPU: RS
 not see torch's allocator, so we take the allocation profile at tensor level: a dispatch mode records
 every storage an op creates and drops it when its last reference dies, and the peak of the running
 total is reported. Kernel-internal workspaces (e.g. an im2col buffer) are invisible to it and so not
-counted; the figure is a lower bound of what the process needs beyond its inputs and weights.
+counted; the figure is a lower bound of what the process needs beyond its inputs and weights. numpy
+(and opencv, which allocates through numpy) report to tracemalloc, which torch's allocator does not:
+the two peaks are of disjoint allocations and are added, so image augmentations are measured too.
 """
 
 from __future__ import annotations
@@ -53,8 +55,22 @@ def peak_memory(fn: Callable[[], Any], device: str) -> int:
         peak = torch.cuda.max_memory_allocated(device) - baseline
         del result
         return int(peak)
+    import tracemalloc
+
+    with _AllocationProfile():  # the first dispatch-mode use imports torch machinery: not the call's memory
+        torch.zeros(1) + 1
     profile = _AllocationProfile()
-    with profile:
-        result = fn()
-    del result
-    return int(profile.peak)
+    already = tracemalloc.is_tracing()
+    if not already:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    baseline = tracemalloc.get_traced_memory()[0]
+    try:
+        with profile:
+            result = fn()
+        numpy_peak = tracemalloc.get_traced_memory()[1] - baseline
+        del result
+    finally:
+        if not already:
+            tracemalloc.stop()
+    return int(profile.peak + max(numpy_peak, 0))

@@ -153,11 +153,11 @@ def _paint(region: np.ndarray, value: np.ndarray) -> None:
     numpy broadcasts a (C,) colour with one short inner loop per pixel; painting the first row and then
     copying it to the other rows runs whole rows at a time (hundreds of times faster on large patches).
     """
-    if region.size == 0 or np.ndim(value) == 0 or value.strides == (0,):
-        region[...] = value  # one level for all channels: a plain fill
-        return
-    region[0] = value
-    region[1:] = region[0]
+    if value.ndim == 0 or value.strides[0] == 0:
+        region[...] = value  # one level for all channels (a uint8 scalar or a stride-0 view): a plain fill
+    elif len(region):
+        region[0] = value
+        region[1:] = region[0]
 
 
 def apply_cutout(image: np.ndarray, params: CutoutParams, fill: int | Sequence[int] | str = 0) -> np.ndarray:

@@ -128,10 +128,13 @@ def _check_image(image: np.ndarray) -> None:
         raise ValueError(f"image is empty, got shape {image.shape}")
 
 
+_LEVELS = tuple(np.uint8(level) for level in range(256))  # the uint8 scalars an int fill maps to
+
+
 def _fill_value(fill: int | Sequence[int], channels: int) -> np.ndarray:
     """The (C,) uint8 colour of constant padding (a uint8 scalar when one level fills every channel)."""
-    if isinstance(fill, (int, np.integer)) and not isinstance(fill, bool) and 0 <= fill <= 255:
-        return np.uint8(fill)  # the common case, checked without numpy calls (they cost more than the crop)
+    if type(fill) is int and 0 <= fill <= 255:  # the common case, checked without numpy calls
+        return _LEVELS[fill]  # (they would cost more than a small crop)
     values = np.atleast_1d(np.asarray(fill))
     if (values.dtype.kind not in "iuf" or values.ndim != 1 or values.shape[0] not in (1, channels)
             or np.any(values < 0) or np.any(values > 255) or np.any(values != np.rint(values))):
@@ -145,11 +148,11 @@ def _paint(region: np.ndarray, value: np.ndarray) -> None:
     numpy broadcasts a (C,) colour with one short inner loop per pixel; painting the first row and then
     copying it to the other rows runs whole rows at a time (hundreds of times faster on large windows).
     """
-    if region.size == 0 or np.ndim(value) == 0 or value.strides == (0,):
-        region[...] = value  # one level for all channels: a plain fill
-        return
-    region[0] = value
-    region[1:] = region[0]
+    if value.ndim == 0 or value.strides[0] == 0:
+        region[...] = value  # one level for all channels (a uint8 scalar or a stride-0 view): a plain fill
+    elif len(region):
+        region[0] = value
+        region[1:] = region[0]
 
 
 def apply_random_crop(image: np.ndarray, params: RandomCropParams, padding_mode: str = "constant",
@@ -189,6 +192,12 @@ def apply_random_crop(image: np.ndarray, params: RandomCropParams, padding_mode:
         raise ValueError(f"params must be RandomCropParams (from sample_random_crop_params), got {type(params).__name__}")
     if tuple(params.size) != image.shape[:2]:
         raise ValueError(f"params were drawn for an image of size {tuple(params.size)}, got {image.shape[:2]}")
+    return _crop(image, params, padding_mode, fill, check_window=True)
+
+
+def _crop(image: np.ndarray, params: RandomCropParams, padding_mode: str, fill: int | Sequence[int],
+          check_window: bool = False) -> np.ndarray:
+    """:func:`apply_random_crop` without its checks of ``image`` and ``params`` (for callers that made both)."""
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
     height, width, channels = image.shape
@@ -203,16 +212,19 @@ def apply_random_crop(image: np.ndarray, params: RandomCropParams, padding_mode:
     # Window in image coordinates: rows y0..y1-1, columns x0..x1-1 (may reach up to ``pad`` outside).
     y0, x0 = top - pad, left - pad
     y1, x1 = y0 + out_h, x0 + out_w
-    if not (-pad <= y0 and y1 <= height + pad and -pad <= x0 and x1 <= width + pad):
+    if check_window and not (-pad <= y0 and y1 <= height + pad and -pad <= x0 and x1 <= width + pad):
         raise ValueError(f"params window {params.offset} + {params.output_size} lies outside the padded image")
-    # The part of the window inside the image, and how far the window sticks out on each side.
-    inner = image[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width)]  # a view
-    before_y, after_y = max(-y0, 0), max(y1 - height, 0)
-    before_x, after_x = max(-x0, 0), max(x1 - width, 0)
     if padding_mode == "constant":
-        out = np.empty((out_h, out_w, channels), np.uint8)
-        _paint(out, value)  # Sec. 4.2 "4 pixels are padded": zeros by default
-        out[before_y:out_h - after_y, before_x:out_w - after_x] = inner
+        if value.ndim == 0 and value == 0:  # Sec. 4.2 "4 pixels are padded": zeros by default
+            out = np.zeros((out_h, out_w, channels), np.uint8)
+        else:
+            out = np.empty((out_h, out_w, channels), np.uint8)
+            _paint(out, value)
+        # The part of the window inside the image: rows iy0..iy1-1, columns ix0..ix1-1 (empty when the window
+        # lies wholly in the padding, which a window smaller than the padding can).
+        iy0, iy1 = min(max(y0, 0), height), max(min(y1, height), 0)
+        ix0, ix1 = min(max(x0, 0), width), max(min(x1, width), 0)
+        out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = image[iy0:iy1, ix0:ix1]
     else:
         # Other modes need the image beyond the window's inner part: pad the full image, then slice.
         padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode=padding_mode)
@@ -256,4 +268,4 @@ def random_crop(image: np.ndarray, rng: np.random.Generator, *, size: int | Sequ
     """
     _check_image(image)
     params = sample_random_crop_params(image.shape[0], image.shape[1], rng, size=size, padding=padding, flip=flip)
-    return apply_random_crop(image, params, padding_mode, fill)
+    return _crop(image, params, padding_mode, fill)  # image checked above, params drawn for it: skip re-checks

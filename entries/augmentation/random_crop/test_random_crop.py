@@ -136,6 +136,20 @@ def test_other_output_sizes_and_no_padding():
         assert 0 <= q.offset[0] <= 44 - 30 and 0 <= q.offset[1] <= 54 - 20
 
 
+def test_windows_smaller_than_the_padding_may_lie_wholly_in_it():
+    # A 2 x 3 window of the 40 x 40 padded image can miss the 32 x 32 image entirely: it is then all fill.
+    image = random_image(32, 32, 3, low=1)
+    padded = np.zeros((40, 40, 3), np.uint8)
+    padded[4:36, 4:36] = image
+    outside = 0
+    for seed in range(300):
+        q = M.sample_random_crop_params(32, 32, np.random.default_rng(seed), size=(2, 3))
+        out = random_crop(image, np.random.default_rng(seed), size=(2, 3))
+        top, left = q.offset
+        assert np.array_equal(out, padded[top:top + 2, left:left + 3])
+        outside += not out.any()
+    assert outside > 0  # some windows did lie wholly in the padding
+
 def test_params_sampled_separately_reproduce_the_output_and_input_untouched():
     image = random_image(32, 32, 3)
     before = image.copy()

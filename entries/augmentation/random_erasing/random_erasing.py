@@ -169,11 +169,11 @@ def _paint(region: np.ndarray, values: np.ndarray) -> None:
     numpy broadcasts a (C,) colour with one short inner loop per pixel; painting the first row and then
     copying it to the other rows runs whole rows at a time (hundreds of times faster on large rectangles).
     """
-    if region.size == 0 or np.ndim(values) != 1 or values.strides == (0,):
+    if values.ndim != 1 or values.strides[0] == 0:
         region[...] = values  # noise, or one level for all channels: a plain copy or fill
-        return
-    region[0] = values
-    region[1:] = region[0]
+    elif len(region):
+        region[0] = values
+        region[1:] = region[0]
 
 
 def apply_random_erasing(image: np.ndarray, params: RandomErasingParams,
