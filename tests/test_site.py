@@ -306,6 +306,7 @@ def build_site(out: Path, results: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("site")  # with the browser tests on one worker: the second build reuses the first's cache
 def test_mkdocs_build_strict(tmp_path: Path):
     pytest.importorskip("mkdocs_gen_files", reason="the site extras are not installed (pip install -e .[site])")
     done = build_site(tmp_path / "site", synthetic_results(tmp_path / "results"))
@@ -327,3 +328,9 @@ def test_mkdocs_build_strict(tmp_path: Path):
     for html in site.rglob("*.html"):  # offline: nothing is loaded from another host
         text = html.read_text()
         assert "https://unpkg.com" not in text and "fonts.googleapis" not in text and "cdnjs" not in text, html
+
+
+def test_yaml_prose_is_shown_as_written():
+    from encyclo.docs.markdown import plain
+
+    assert plain("[p1, p2][a1 l1]^T, x_i * y_i") == "\\[p1, p2\\]\\[a1 l1\\]^T, x\\_i \\* y\\_i"

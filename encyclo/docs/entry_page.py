@@ -93,11 +93,11 @@ def claim_status(result: ClaimResult) -> str:
     """✓ reproduced, ✗ not reproduced (or not measurable), ⚠ the named deviation."""
     claim = result.claim
     if result.error:
-        return f"{CROSS} could not be measured: {result.error}"
+        return f"{CROSS} could not be measured: {md.plain(result.error)}"
     if claim.deviation and result.reproduced:
         return f"{CROSS} marked as a deviation but reproduces"
     if claim.deviation:
-        return f"{WARN} known deviation: {claim.deviation}"
+        return f"{WARN} known deviation: {md.plain(claim.deviation)}"
     return f"{CHECK} reproduced" if result.reproduced else f"{CROSS} not reproduced"
 
 
@@ -122,7 +122,7 @@ def claims_table(results: Sequence[ClaimResult]) -> str:
     if not results:
         return "The entry states no claims yet."
     rows = [(_claim_label(r), _paper_figure(r), md.DASH if r.error else md.value(r.measured), claim_status(r),
-             r.claim.source) for r in results]
+             md.plain(r.claim.source)) for r in results]
     held = sum(1 for r in results if r.ok)
     intro = (f"{held} of {len(results)} claims hold (reproduced, or a named deviation). Measured when this page "
              "was built: params and MACs by counting on the meta device, the others by the functions the "

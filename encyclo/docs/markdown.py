@@ -10,9 +10,18 @@ DASH = "—"  # an empty cell: not measured / not applicable
 
 
 def cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell (pipes escaped, one line)."""
+    """Markdown safe inside a table cell (pipes escaped, one line); prose goes through :func:`plain` first."""
     text = DASH if value is None or value == "" else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def plain(text: str) -> str:
+    """Prose from entry.yaml (a claim's source, a deviation) shown as written, not as Markdown:
+    ``[p1, p2][a1 l1]`` must not become a reference link, nor ``x_i * y_i`` emphasis."""
+    out = str(text).replace("\\", "\\\\")
+    for ch in "[]*_`<>":
+        out = out.replace(ch, "\\" + ch)
+    return out
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, align: str | None = None) -> str:

@@ -4,7 +4,7 @@ Convolutional Neural Networks", NeurIPS 2012, Sec. 4.1).
 AlexNet's second data augmentation alters the intensities of the RGB channels: PCA is performed on the
 set of RGB pixel values of the ImageNet training set, and to every pixel of an image the same quantity
 
-    [p1, p2, p3] [a1 l1, a2 l2, a3 l3]^T
+    ``[p1, p2, p3] [a1 l1, a2 l2, a3 l3]^T``
 
 is added, where p_i and l_i are the i-th eigenvector and eigenvalue of the 3 x 3 covariance of RGB pixel
 values and a_i ~ N(0, 0.1) is drawn once per image (each time the image is used). The paper does not print
