@@ -139,11 +139,13 @@ class Item:
 
 
 def grid(entries: list[Entry], *, modes: list[str] | None = None, dtypes: list[str] | None = None,
-         inputs: list[str] | None = None, compat: bool = True, measure: bool = True) -> list[Item]:
+         inputs: list[str] | None = None, compat: bool = True, measure: bool = True,
+         first_input: bool = False) -> list[Item]:
     """The deterministic (entry x config) grid; ``modes``/``dtypes``/``inputs`` filter the bench specs."""
     items = []
     for e in sorted(entries, key=lambda e: e.id):
-        for shape in (inputs or e.bench.inputs) if measure else ():
+        shapes = list(inputs or e.bench.inputs)[:1 if first_input else None]  # the spec's first: its reference
+        for shape in shapes if measure else ():
             if inputs and shape.count("x") != e.bench.inputs[0].count("x"):
                 continue
             for dtype in e.bench.dtypes:
@@ -267,7 +269,7 @@ def compat_row(item: Item, config) -> dict:
 
 def run(entries: list[Entry], *, device: str, out: Path, budget_s: float = 1.0, threads: int | None = None,
         modes: list[str] | None = None, dtypes: list[str] | None = None, inputs: list[str] | None = None,
-        compat: bool = True, measure: bool = True, log=print) -> Path:
+        compat: bool = True, measure: bool = True, first_input: bool = False, log=print) -> Path:
     """Run (this rank's shard of) the grid into ``out``; returns the file written."""
     from .measure import Config, device_name
 
@@ -276,7 +278,8 @@ def run(entries: list[Entry], *, device: str, out: Path, budget_s: float = 1.0, 
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     Config(device=device, threads=threads).resolved()  # bad device/threads: one-line error before any work
     name = device_name(device)
-    items = shard(grid(entries, modes=modes, dtypes=dtypes, inputs=inputs, compat=compat, measure=measure), rank, world)
+    items = shard(grid(entries, modes=modes, dtypes=dtypes, inputs=inputs, compat=compat, measure=measure,
+                       first_input=first_input), rank, world)
     target = out if world == 1 else out.with_name(f"{out.stem}.rank{rank}{out.suffix}")
     rows = read_rows(target)
     reg = registry()
@@ -288,7 +291,7 @@ def run(entries: list[Entry], *, device: str, out: Path, budget_s: float = 1.0, 
     for n, item in enumerate(todo, 1):
         t0 = time.perf_counter()
         row = run_item(item, device, budget_s=budget_s, threads=threads)
-        row.update(stamp, code_hash=reg.entry(item.entry_id).code_hash,
+        row.update(stamp, code_hash=reg.entry(item.entry_id).code_hash, load_avg_1m=_load_average(),
                    timestamp=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         rows = [r for r in rows if row_key(r) != row_key(row)] + [row]
         write_rows(target, rows)
@@ -299,6 +302,14 @@ def run(entries: list[Entry], *, device: str, out: Path, budget_s: float = 1.0, 
     if world > 1:
         _gather(out, rank, world, log)
     return out if rank == 0 else target
+
+
+def _load_average() -> float | None:
+    """The 1-minute load when the row was measured: a busy shared machine explains a noisy row."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def _gather(out: Path, rank: int, world: int, log) -> None:

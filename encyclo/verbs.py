@@ -141,7 +141,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else bench.default_out(args.device)
     path = bench.run(selected, device=args.device, out=out, budget_s=args.budget, threads=args.threads,
                      modes=args.modes, dtypes=args.dtypes, inputs=args.inputs, compat=not args.no_compat,
-                     measure=not args.compat_only)
+                     measure=not args.compat_only, first_input=args.first_input)
     for line in bench.status_lines(path):
         print(line)
     return 0
@@ -163,6 +163,8 @@ def _register_bench(sub) -> None:
     p.add_argument("--inputs", nargs="+", help="replace the specs' inputs (same rank)")
     p.add_argument("--no-compat", action="store_true", help="skip the compatibility matrix")
     p.add_argument("--compat-only", action="store_true", help="only the compatibility matrix (no timing)")
+    p.add_argument("--first-input", action="store_true",
+                   help="only each spec's first (reference) input: a quick pass over every entry")
     p.add_argument("--out", "-o", help="results file (default benchmarks/results/<device>.jsonl)")
     p.set_defaults(func=cmd_bench)
 

@@ -110,6 +110,8 @@ def test_grid_and_shards_are_deterministic_and_disjoint():
     shards = [bench.shard(items, r, 3) for r in range(3)]
     assert sorted(map(repr, sum(shards, []))) == sorted(map(repr, items))
     assert not set(map(repr, shards[0])) & set(map(repr, shards[1]))
+    quick = bench.grid(entries, first_input=True, compat=False)
+    assert {(i.entry_id, i.input) for i in quick} == {(e.id, e.bench.inputs[0]) for e in entries}
 
 
 @pytest.mark.parametrize("env,expected", [({"RANK": "1", "WORLD_SIZE": "4"}, (1, 4)),
