@@ -121,6 +121,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for line in bench.status_lines(Path(args.out)):
             print(line)
         return 0
+    if args.ids and args.ids[0] == "prune":  # drop rows measured on code that has changed since
+        for f in [Path(f) for f in args.ids[1:]] or bench.results_files():
+            rows = bench.read_rows(f)
+            kept = bench.current_rows(rows)
+            bench.write_rows(f, kept)
+            print(f"{f}: removed {len(rows) - len(kept)} stale rows, kept {len(kept)}")
+        return 0
     if args.ids and args.ids[0] == "status":
         files = [Path(f) for f in args.ids[1:]] or bench.results_files()
         for f in files:
@@ -151,7 +158,8 @@ def _register_bench(sub) -> None:
     from .schema import CATEGORIES
 
     p = sub.add_parser("bench", help="run entries' bench specs into a JSON Lines results file "
-                                     "(also: bench merge FILES --out F; bench status [FILES])")
+                                     "(also: bench merge FILES --out F; bench status [FILES]; "
+                                     "bench prune [FILES]: drop stale rows)")
     p.add_argument("ids", nargs="*", metavar="ID")
     p.add_argument("--category", "-c", choices=CATEGORIES)
     p.add_argument("--all", action="store_true", help="every entry")

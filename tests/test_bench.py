@@ -179,3 +179,14 @@ def test_builtin_rows_sit_beside_the_entry(tmp_path):
     assert sorted((r["kind"], r["name"]) for r in rows) == [("baseline", "layernorm@torch"), ("measure", "layernorm")]
     [base] = [r for r in rows if r["kind"] == "baseline"]
     assert base["ratio_entry_to_baseline"] == pytest.approx(base["entry_latency_ms"] / base["latency_ms"])
+
+
+def test_prune_drops_only_stale_rows(tmp_path):
+    path = tmp_path / "r.jsonl"
+    base = {"kind": "measure", "id": "seblock", "name": "seblock", "variant": None, "input": "1x8x8x8",
+            "dtype": "float32", "mode": "infer", "device_name": "X", "channels_last": False, "compile": False}
+    bench.write_rows(path, [{**base, "code_hash": registry().entry("seblock").code_hash},
+                            {**base, "mode": "train", "code_hash": "000000000000"}])
+    proc = run_cli("bench", "prune", str(path))
+    assert proc.returncode == 0 and "removed 1 stale rows, kept 1" in proc.stdout
+    assert [r["mode"] for r in bench.read_rows(path)] == ["infer"]
