@@ -334,3 +334,17 @@ def test_yaml_prose_is_shown_as_written():
     from encyclo.docs.markdown import plain
 
     assert plain("[p1, p2][a1 l1]^T, x_i * y_i") == "\\[p1, p2\\]\\[a1 l1\\]^T, x\\_i \\* y\\_i"
+
+
+def test_baseline_rows_show_the_same_run_ratio():
+    from encyclo import entry as get_entry
+    from encyclo.docs.entry_page import bench_table
+
+    e = get_entry("layernorm")
+    base = {"id": "layernorm", "input": "8x197x768", "dtype": "float32", "mode": "infer", "device_name": "CPU X",
+            "status": "ok", "code_hash": e.code_hash, "timestamp": "2026-11-21T00:00:00+00:00", "latency_ms": 1.0}
+    rows = [{**base, "kind": "measure", "name": "layernorm"},
+            {**base, "kind": "baseline", "name": "layernorm@torch", "latency_ms": 1.25, "entry_latency_ms": 1.0,
+             "ratio_entry_to_baseline": 0.8}]
+    text = bench_table(e, rows)
+    assert "Entry ÷ baseline" in text and "0.80× (entry 1 ms, same run)" in text

@@ -238,8 +238,21 @@ def bench_table(entry: Entry, rows: Sequence[dict]) -> str:
         table_rows = [((f"`{r.get('name')}` " if named else "") + str(r.get("input")), _options(r),
                        _latency(r, entry), md.nbytes(r.get("peak_memory_bytes")), md.si(r.get("throughput_per_s")),
                        _roofline(r)) for r in mine]
-        out.append(f"### {device}\n\n{' · '.join(info)}\n\n" + md.table(headers, table_rows, align="llrrrl"))
+        align = "llrrrl"
+        if any(r.get("ratio_entry_to_baseline") for r in mine):  # baselines: the like-for-like ratio of one run
+            headers.append("Entry ÷ baseline")
+            table_rows = [row + (_baseline_ratio(r),) for row, r in zip(table_rows, mine)]
+            align += "r"
+        out.append(f"### {device}\n\n{' · '.join(info)}\n\n" + md.table(headers, table_rows, align=align))
     return "\n\n".join(out)
+
+
+def _baseline_ratio(row: dict) -> str:
+    """For a baseline row: the entry's latency over the baseline's, timed interleaved in the same run."""
+    ratio = row.get("ratio_entry_to_baseline")
+    if not ratio:
+        return md.DASH
+    return f"{ratio:.2f}× (entry {row['entry_latency_ms']:.3g} ms, same run)"
 
 
 def _volume(shape: str) -> int:
