@@ -72,7 +72,7 @@ class JsonCache:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_name(f"{self.path.stem}.{os.getpid()}.tmp")  # concurrent builds: one temp each
         tmp.write_text(json.dumps(self._new, sort_keys=True, default=str), encoding="utf-8")
         tmp.replace(self.path)
 
@@ -92,7 +92,9 @@ class ChartCache:
             return path.read_bytes()
         data = draw()
         self.folder.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")  # atomic: a concurrent build never reads half
+        tmp.write_bytes(data)
+        tmp.replace(path)
         return data
 
     def prune(self) -> None:

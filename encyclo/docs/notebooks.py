@@ -13,6 +13,7 @@ import base64
 import hashlib
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,9 @@ def executed(script_path: Path, *, name: str, cache_dir: Path, salt: str = "", t
     nb = execute(to_notebook(script_path.read_text(encoding="utf-8")), cwd=script_path.parent, name=name,
                  threads=threads)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
+    # A temp name of its own per writer: two builds (or two pytest workers) may execute the same example at
+    # once; each replaces the cache entry atomically with identical content, and neither loses its file.
+    tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
     nbformat.write(nb, tmp)
     tmp.replace(cached)
     return nb
