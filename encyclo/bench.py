@@ -183,7 +183,10 @@ def rank_and_world() -> tuple[int, int]:
 
 
 def _item_key(item: Item, device_name: str) -> tuple:
-    return (item.kind, item.entry_id, item.name, None, item.input, item.dtype, item.mode, device_name, False, False)
+    """The row_key a grid item's row will have (bench runs no variants, channels_last or compile)."""
+    return row_key({"kind": item.kind, "id": item.entry_id, "name": item.name, "variant": None, "input": item.input,
+                    "dtype": item.dtype, "mode": item.mode, "device_name": device_name, "channels_last": False,
+                    "compile": False})
 
 
 # ---- running ---------------------------------------------------------------------------------
@@ -283,7 +286,7 @@ def run(entries: list[Entry], *, device: str, out: Path, budget_s: float = 1.0, 
     target = out if world == 1 else out.with_name(f"{out.stem}.rank{rank}{out.suffix}")
     rows = read_rows(target)
     reg = registry()
-    done = {row_key(r) for r in rows if r.get("code_hash") == reg.entry(r["id"]).code_hash} if rows else set()
+    done = {row_key(r) for r in current_rows(rows)}  # stale rows are measured again
     stamp = environment_stamp(device)
     todo = [i for i in items if _item_key(i, name) not in done]
     log(f"bench: {len(items)} configs on {name}" + (f" (rank {rank}/{world})" if world > 1 else "") +

@@ -25,7 +25,9 @@ def _measure_options(p: argparse.ArgumentParser, *, modes: bool = True) -> None:
 def _default_dtype(names: list[str], dtype: str | None) -> str:
     if dtype:
         return dtype
-    ios = {registry().entry(n.partition("@")[0].split("+", 1)[0]).io for n in names}
+    from .measure import split_baseline
+
+    ios = {registry().entry(split_baseline(n)[0].split("+", 1)[0]).io for n in names}
     return "uint8" if ios == {"image_augment"} else "float32"
 
 

@@ -50,7 +50,7 @@ _DATA_MOVEMENT = {
     "im2col", "col2im", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_dropout", "dropout",
     "_reshape_alias", "view_as", "expand_as", "unsqueeze_", "squeeze_", "t_", "transpose_", "detach_",
     "set_", "resize_", "_unsafe_index", "_unsafe_index_put", "index_put", "index_put_", "scatter", "scatter_",
-    "slice_scatter", "select_scatter", "as_strided_scatter", "new_empty", "sort", "topk", "argsort",
+    "slice_scatter", "select_scatter", "as_strided_scatter", "sort", "topk", "argsort",
     "max_pool2d_with_indices_backward", "_pdist_forward", "tril", "triu", "tril_", "triu_", "eye", "linspace",
     "_assert_tensor_metadata", "sym_size", "sym_numel", "to", "type_as", "_pin_memory", "one_hot",
 }
