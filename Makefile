@@ -41,7 +41,7 @@ chromium:
 	  echo "chromium not installed: the browser test will be skipped"
 
 test: setup chromium
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
 check: setup
 	$(BIN)/encyclo check

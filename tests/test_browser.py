@@ -14,8 +14,9 @@ from typing import Iterator
 import pytest
 
 from helpers import REPO
+from sitebuild import shared_build
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("site")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -29,13 +30,9 @@ def built_site(tmp_path_factory) -> Path:
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the "
                     "browser tests; they never download a browser")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[test])")
-    pytest.importorskip("mkdocs_gen_files", reason="the site extras are not installed (pip install -e .[site])")
-    from test_site import build_site, synthetic_results
-
-    tmp = tmp_path_factory.mktemp("browser")
-    done = build_site(tmp / "site", synthetic_results(tmp / "results"))
-    assert done.returncode == 0, done.stderr[-6000:]
-    return tmp / "site"
+    build = shared_build(tmp_path_factory)
+    assert build.returncode == 0, build.log
+    return build.site
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +18,8 @@ from encyclo.docs import notebooks, paths  # noqa: E402
 from encyclo.docs.mathml import arithmatex_to_mathml, dollars_to_mathml, tex_to_mathml  # noqa: E402
 from encyclo.docs.results import Figures, find_row, main_device, reference_input  # noqa: E402
 from encyclo.registry import Claim, Entry  # noqa: E402
-from helpers import REPO, make_entry  # noqa: E402
+from helpers import make_entry  # noqa: E402
+from sitebuild import result_row as row, shared_build  # noqa: E402
 
 SCRIPT = '''# %% [markdown]
 # # Toy: a title
@@ -33,7 +30,6 @@ SCRIPT = '''# %% [markdown]
 print("hello")
 
 # %%
-import sys
 print("to stderr", file=sys.stderr)
 1 + 1
 '''
@@ -43,18 +39,6 @@ print("to stderr", file=sys.stderr)
 def toy(entry_root: Path, quiet_registry) -> Entry:
     make_entry(entry_root, "attention/toy_block")
     return quiet_registry(entry_root).entry("toy_block")
-
-
-def row(entry: Entry, **kw) -> dict:
-    """A results row as `encyclo bench` writes it (CPU, float32, inference, current code)."""
-    base = {"id": entry.id, "name": entry.id, "variant": None, "category": entry.category, "io": entry.io,
-            "input": "1x64x56x56", "device": "cpu", "device_name": "Test CPU (2 cores)", "dtype": "float32",
-            "mode": "infer", "channels_last": False, "compile": False, "threads": 2, "status": "ok",
-            "params": 580, "macs": 512, "latency_ms": 0.05, "latency_p10_ms": 0.045, "latency_p90_ms": 0.06,
-            "noisy": False, "peak_memory_bytes": 802816, "throughput_per_s": 20000.0, "bound": "memory",
-            "pct_of_roofline": 60.0, "code_hash": entry.code_hash, "torch_version": "2.13.0",
-            "timestamp": "2026-01-02T03:04:05+00:00"}
-    return {**base, **kw}
 
 
 def result(claim: Claim, measured, error: str | None = None) -> ClaimResult:
@@ -282,36 +266,11 @@ def test_charts_are_png_and_deterministic():
 
 
 # ---- the whole build ----------------------------------------------------------------------------------
-def synthetic_results(folder: Path) -> Path:
-    """Rows for seblock on a CPU and a GPU (one of them stale) plus a compat row; nothing is measured."""
-    from encyclo import entry
-
-    se = entry("seblock")
-    rows = [row(se), row(se, mode="train", latency_ms=0.2),
-            row(se, device="cuda", device_name="Test GPU", threads=None, latency_ms=0.01, code_hash="0ld0ld0ld0ld"),
-            row(se, kind="compat", compat_eager_cpu="ok", compat_eager_cuda="n/a: no CUDA device here",
-                compat_bfloat16="ok", compat_channels_last="ok", compat_compile="ok", compat_export="ok")]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return folder
-
-
-def build_site(out: Path, results: Path) -> subprocess.CompletedProcess:
-    """``mkdocs build --strict`` into ``out`` from the repository, reading results from ``results``."""
-    env = {**os.environ, "ENCYCLO_RESULTS_DIR": str(results), "DISABLE_MKDOCS_2_WARNING": "true",
-           "NO_MKDOCS_2_WARNING": "1"}
-    mkdocs = [sys.executable, "-m", "mkdocs"]
-    return subprocess.run([*mkdocs, "build", "--strict", "--site-dir", str(out)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=1200)
-
-
 @pytest.mark.slow
-@pytest.mark.xdist_group("site")  # with the browser tests on one worker: the second build reuses the first's cache
-def test_mkdocs_build_strict(tmp_path: Path):
-    pytest.importorskip("mkdocs_gen_files", reason="the site extras are not installed (pip install -e .[site])")
-    done = build_site(tmp_path / "site", synthetic_results(tmp_path / "results"))
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
-    site = tmp_path / "site"
+def test_mkdocs_build_strict(tmp_path_factory: pytest.TempPathFactory):
+    build = shared_build(tmp_path_factory)
+    assert build.returncode == 0, build.log
+    site = build.site
     for page in ("index.html", "getting-started.html", "measuring.html", "add-an-entry.html", "api.html",
                  "entries/index.html", "entries/attention/index.html", "entries/attention/seblock/index.html",
                  "entries/attention/seblock/example.html", "entries/attention/seblock/example.ipynb",
