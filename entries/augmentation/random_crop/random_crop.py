@@ -206,7 +206,6 @@ def _crop(image: np.ndarray, params: RandomCropParams, padding_mode: str, fill: 
         raise ValueError(f"reflect padding needs padding < min(H, W) = {min(height, width)}, got {pad}")
     if padding_mode == "symmetric" and pad > min(height, width):
         raise ValueError(f"symmetric padding needs padding <= min(H, W) = {min(height, width)}, got {pad}")
-    value = _fill_value(fill, channels)
     top, left = params.offset
     out_h, out_w = params.output_size
     # Window in image coordinates: rows y0..y1-1, columns x0..x1-1 (may reach up to ``pad`` outside).
@@ -215,18 +214,23 @@ def _crop(image: np.ndarray, params: RandomCropParams, padding_mode: str, fill: 
     if check_window and not (-pad <= y0 and y1 <= height + pad and -pad <= x0 and x1 <= width + pad):
         raise ValueError(f"params window {params.offset} + {params.output_size} lies outside the padded image")
     if padding_mode == "constant":
-        if value.ndim == 0 and value == 0:  # Sec. 4.2 "4 pixels are padded": zeros by default
+        # (Plain Python comparisons, not min/max or numpy scalars: on a 32 x 32 CIFAR image the bookkeeping
+        # costs as much as the copy, and this path must stay as fast as the plain numpy pad-and-slice.)
+        if type(fill) is int and fill == 0:  # Sec. 4.2 "4 pixels are padded": zeros by default
             out = np.zeros((out_h, out_w, channels), np.uint8)
         else:
             out = np.empty((out_h, out_w, channels), np.uint8)
-            _paint(out, value)
+            _paint(out, _fill_value(fill, channels))
         # The part of the window inside the image: rows iy0..iy1-1, columns ix0..ix1-1 (empty when the window
         # lies wholly in the padding, which a window smaller than the padding can).
-        iy0, iy1 = min(max(y0, 0), height), max(min(y1, height), 0)
-        ix0, ix1 = min(max(x0, 0), width), max(min(x1, width), 0)
+        iy0 = 0 if y0 < 0 else (y0 if y0 < height else height)
+        iy1 = height if y1 > height else (y1 if y1 > 0 else 0)
+        ix0 = 0 if x0 < 0 else (x0 if x0 < width else width)
+        ix1 = width if x1 > width else (x1 if x1 > 0 else 0)
         out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = image[iy0:iy1, ix0:ix1]
     else:
         # Other modes need the image beyond the window's inner part: pad the full image, then slice.
+        _fill_value(fill, channels)  # unused here, but a bad fill is an error in every mode
         padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode=padding_mode)
         out = padded[top:top + out_h, left:left + out_w].copy()
     if params.flipped:

@@ -130,8 +130,12 @@ def grayscale(image: np.ndarray) -> np.ndarray:
 
 
 def solarize(image: np.ndarray, threshold: int = SOLARIZE_THRESHOLD) -> np.ndarray:
-    """Invert every level >= ``threshold`` (PIL ``ImageOps.solarize``: ``i if i < t else 255 - i``)."""
-    return np.where(image < threshold, image, 255 - image).astype(np.uint8)
+    """Invert every level >= ``threshold`` (PIL ``ImageOps.solarize``: ``i if i < t else 255 - i``).
+
+    As PIL does it, a 256-entry lookup table (one pass over the pixels; np.where made two temporaries and
+    ran 4x slower than the table at 224 x 224)."""
+    levels = np.arange(256, dtype=np.uint8)
+    return cv2.LUT(image, np.where(levels < threshold, levels, 255 - levels)).reshape(image.shape)
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
