@@ -60,15 +60,17 @@ class AugMixParams:
 
 # ---- operations (PIL semantics on uint8 arrays) ---------------------------------------------------------
 def _lut(image: np.ndarray, luts: np.ndarray) -> np.ndarray:
-    """Apply one 256-entry table per channel (``luts`` (C, 256) or (256,))."""
-    luts = np.broadcast_to(np.asarray(luts, dtype=np.uint8), (image.shape[2], 256))
-    return np.take_along_axis(luts.T, image.reshape(-1, image.shape[2]).astype(np.intp), axis=0).reshape(image.shape)
+    """Apply one 256-entry table per channel (``luts`` (C, 256) or (256,)), with cv2.LUT."""
+    luts = np.asarray(luts, dtype=np.uint8)
+    if luts.ndim == 2 and image.shape[2] > 1:
+        return cv2.LUT(image, np.ascontiguousarray(luts.T).reshape(1, 256, image.shape[2]))
+    return cv2.LUT(image, luts.reshape(1, 256, -1)[..., :1]).reshape(image.shape)
 
 
 def autocontrast(image: np.ndarray) -> np.ndarray:
     """PIL ``ImageOps.autocontrast``: stretch every channel's [min, max] to [0, 255] (no cutoff)."""
-    lo = image.min(axis=(0, 1)).astype(np.float64)[:, None]  # (C, 1)
-    hi = image.max(axis=(0, 1)).astype(np.float64)[:, None]
+    extremes = np.array([cv2.minMaxLoc(channel)[:2] for channel in cv2.split(image)])  # (C, 2), fast
+    lo, hi = extremes[:, :1], extremes[:, 1:]  # (C, 1) each
     scale = 255.0 / np.maximum(hi - lo, 1.0)
     table = np.clip(np.trunc(np.arange(256) * scale - lo * scale), 0, 255)  # PIL: int(ix * scale + offset)
     table = np.where(hi > lo, table, np.arange(256))  # a flat channel is left as is
@@ -97,7 +99,8 @@ def posterize(image: np.ndarray, bits: int) -> np.ndarray:
 
 def solarize(image: np.ndarray, threshold: int) -> np.ndarray:
     """PIL ``ImageOps.solarize``: invert every value at or above ``threshold``."""
-    return np.where(image < threshold, image, 255 - image).astype(np.uint8)
+    levels = np.arange(256, dtype=np.uint8)
+    return _lut(image, np.where(levels < threshold, levels, 255 - levels))  # a table, as PIL
 
 
 def _pil_affine(image: np.ndarray, coeffs: tuple[float, float, float, float, float, float]) -> np.ndarray:
