@@ -1,4 +1,4 @@
-"""Shared fixtures: throwaway entry roots, registries over them, and the CUDA skip."""
+"""Shared fixtures: throwaway entry roots, registries over them, the CUDA skip, and the background site build."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ import pytest
 
 from encyclo.registry import Registry
 
+import sitebuild
+
 
 def _cuda() -> bool:
     import torch
@@ -34,6 +36,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _site_build_in_background(request, tmp_path_factory) -> None:
+    """Start the one site build of the session early, in its own process (see sitebuild.py)."""
+    if sitebuild.wanted(request.session.items):
+        sitebuild.start_build(tmp_path_factory)
 
 
 @pytest.fixture

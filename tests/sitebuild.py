@@ -2,17 +2,20 @@
 
 pytest-xdist's ``xdist_group`` no longer keeps tests on one worker under pytest 9 (the group suffix is not
 applied), and two concurrent builds in one checkout raced on mkdocs-jupyter's cache files (a CI run read a
-half-written one). So the build is done once, under a file lock in the session's shared temp folder; every
-worker reads the same outcome.
+half-written one). So the build runs once, in a background process started (under a file lock in the
+session's shared temp folder) as soon as a worker sees site tests among its items; every worker reads the
+same outcome file, written atomically.
 """
 
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,19 +69,65 @@ class SiteBuild:
     log: str  # the end of stdout and stderr, for an assertion message
 
 
-def shared_build(tmp_path_factory: pytest.TempPathFactory) -> SiteBuild:
-    """The session's single site build: the first worker to get here builds, the others wait and reuse it."""
-    pytest.importorskip("mkdocs_gen_files", reason="the site extras are not installed (pip install -e .[site])")
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def wanted(items: list[pytest.Item]) -> bool:
+    """Whether this session runs a test that needs the built site (and could run it here)."""
+    if importlib.util.find_spec("mkdocs_gen_files") is None:
+        return False
+    names = {item.nodeid.split("::")[0].rsplit("/", 1)[-1] + "::" + item.name for item in items}
+    return any(n.startswith("test_site.py::test_mkdocs_build_strict") for n in names) or (
+        CHROMIUM.exists() and any(n.startswith("test_browser.py::") for n in names))
+
+
+def _folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # pytest-N/, common to all workers
     folder = shared / "shared-site-build"
     folder.mkdir(exist_ok=True)
-    outcome = folder / "outcome.json"
+    return folder
+
+
+def start_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Start the session's build in the background (once, whichever worker asks first); returns its folder.
+
+    A separate process, so no worker sits idle while the site builds: the tests go on, and the site tests
+    wait for the outcome only when they need it."""
+    folder = _folder(tmp_path_factory)
     with open(folder / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not outcome.exists():
-            done = build_site(folder / "site", synthetic_results(folder / "results"), folder / "notebook-html")
-            outcome.write_text(json.dumps({"returncode": done.returncode,
-                                           "log": done.stdout[-3000:] + done.stderr[-6000:]}))
+        if not (folder / "started").exists():
+            (folder / "started").touch()
+            subprocess.Popen([sys.executable, __file__, str(folder)], cwd=REPO, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return folder
+
+
+def shared_build(tmp_path_factory: pytest.TempPathFactory, timeout_s: float = 1500) -> SiteBuild:
+    """The session's single site build: started if nobody has yet, then waited for."""
+    pytest.importorskip("mkdocs_gen_files", reason="the site extras are not installed (pip install -e .[site])")
+    folder = start_build(tmp_path_factory)
+    outcome, waited = folder / "outcome.json", 0.0
+    while not outcome.exists():
+        assert waited < timeout_s, f"the site build in {folder} gave no outcome in {timeout_s:.0f} s"
+        time.sleep(0.5)
+        waited += 0.5
     recorded = json.loads(outcome.read_text())
     return SiteBuild(folder / "site", recorded["returncode"], recorded["log"])
+
+
+def _build_into(folder: Path) -> None:
+    """The background process: build, then write the outcome atomically (a reader never sees half of it)."""
+    try:
+        done = build_site(folder / "site", synthetic_results(folder / "results"), folder / "notebook-html")
+        recorded = {"returncode": done.returncode, "log": done.stdout[-3000:] + done.stderr[-6000:]}
+    except Exception as error:  # noqa: BLE001 - whatever broke is the test's failure message
+        recorded = {"returncode": -1, "log": f"the site build could not run: {error!r}"}
+    partial = folder / "outcome.json.partial"
+    partial.write_text(json.dumps(recorded))
+    os.replace(partial, folder / "outcome.json")
+
+
+if __name__ == "__main__":
+    _build_into(Path(sys.argv[1]))

@@ -14,11 +14,10 @@ from typing import Iterator
 import pytest
 
 from helpers import REPO
-from sitebuild import shared_build
+from sitebuild import CHROMIUM, shared_build
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "test-artifacts"
