@@ -12,16 +12,19 @@ item i goes to rank i mod world_size; each rank writes ``<out>.rank<r>.jsonl`` a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import logging
 import os
 import platform
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .contracts import parse_shape
 from .registry import EncycloError, Entry, builtin_root, registry
@@ -215,6 +218,23 @@ def run_item(item: Item, device: str, *, budget_s: float, threads: int | None) -
     return row
 
 
+@contextlib.contextmanager
+def _quiet_compiler_logs() -> Iterator[None]:
+    """Silence torch.compile/export's warnings and warning logs (pages of graph-break reports on numpy
+    augmentations) while a compatibility cell is tried: the cell records the outcome, errors still raise."""
+    loggers = [logging.getLogger(name) for name in ("torch._dynamo", "torch._inductor", "torch.export")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def compat_row(item: Item, config) -> dict:
     """Whether the entry runs eager on CPU/CUDA, in bfloat16, channels_last, compiled and exported."""
     import torch
@@ -228,10 +248,11 @@ def compat_row(item: Item, config) -> dict:
 
     def attempt(name: str, cfg: Config | None, extra=None) -> None:
         try:
-            if cfg is not None:
-                prepare(subject, cfg)
-            if extra is not None:
-                extra()
+            with _quiet_compiler_logs():
+                if cfg is not None:
+                    prepare(subject, cfg)
+                if extra is not None:
+                    extra()
             checks[name] = "ok"
         except EncycloError as exc:
             checks[name] = f"n/a: {exc}"
