@@ -30,6 +30,10 @@ def _cuda() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    # The tests that read the site build go last (a stable sort; every xdist worker sorts alike): the build
+    # starts in the background with the first test, and a worker that reached a site test early would sit
+    # idle waiting for it with the rest of its share of the tests queued behind.
+    items.sort(key=sitebuild.needs_site)
     if _cuda():
         return
     skip = pytest.mark.skip(reason="needs a CUDA device (none here); run on a GPU machine")

@@ -72,13 +72,17 @@ class SiteBuild:
 CHROMIUM = Path("/usr/bin/chromium")
 
 
+def needs_site(item: pytest.Item) -> bool:
+    """Whether the test reads the session's site build (conftest runs these last, after the build)."""
+    file = item.nodeid.split("::")[0].rsplit("/", 1)[-1]
+    return file == "test_browser.py" or (file == "test_site.py" and item.name == "test_mkdocs_build_strict")
+
+
 def wanted(items: list[pytest.Item]) -> bool:
     """Whether this session runs a test that needs the built site (and could run it here)."""
     if importlib.util.find_spec("mkdocs_gen_files") is None:
         return False
-    names = {item.nodeid.split("::")[0].rsplit("/", 1)[-1] + "::" + item.name for item in items}
-    return any(n.startswith("test_site.py::test_mkdocs_build_strict") for n in names) or (
-        CHROMIUM.exists() and any(n.startswith("test_browser.py::") for n in names))
+    return any(needs_site(item) and (CHROMIUM.exists() or "test_browser.py" not in item.nodeid) for item in items)
 
 
 def _folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
