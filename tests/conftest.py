@@ -14,6 +14,7 @@ if "ENCYCLO_CACHE_DIR" not in os.environ:
 
     os.environ["ENCYCLO_CACHE_DIR"] = tempfile.mkdtemp(prefix="encyclo-test-cache-")
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -43,10 +44,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _site_build_in_background(request, tmp_path_factory) -> None:
-    """Start the one site build of the session early, in its own process (see sitebuild.py)."""
-    if sitebuild.wanted(request.session.items):
-        sitebuild.start_build(tmp_path_factory)
+def _site_build_in_background(request, tmp_path_factory) -> Iterator[None]:
+    """Start the one site build of the session early, in its own process (see sitebuild.py); the worker
+    that started it waits for it at the end (another worker may still need it)."""
+    build = sitebuild.start_build(tmp_path_factory) if sitebuild.wanted(request.session.items) else None
+    yield
+    if build is not None:
+        build.wait(timeout=1500)
 
 
 @pytest.fixture

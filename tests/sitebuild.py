@@ -93,30 +93,35 @@ def _folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def start_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Start the session's build in the background (once, whichever worker asks first); returns its folder.
+def start_build(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Popen | None:
+    """Start the session's build in the background (once, whichever worker asks first).
 
     A separate process, so no worker sits idle while the site builds: the tests go on, and the site tests
-    wait for the outcome only when they need it."""
+    wait for the outcome only when they need it. Returns the process to the caller that started it (which
+    waits for it at the end of its session), None to the others."""
     folder = _folder(tmp_path_factory)
     with open(folder / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder / "started").exists():
-            (folder / "started").touch()
-            subprocess.Popen([sys.executable, __file__, str(folder)], cwd=REPO, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return folder
+        if (folder / "started").exists():
+            return None
+        (folder / "started").touch()
+        # In pytest's process group, so Ctrl-C stops the build too.
+        return subprocess.Popen([sys.executable, __file__, str(folder)], cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def shared_build(tmp_path_factory: pytest.TempPathFactory, timeout_s: float = 1500) -> SiteBuild:
     """The session's single site build: started if nobody has yet, then waited for."""
     pytest.importorskip("mkdocs_gen_files", reason="the site extras are not installed (pip install -e .[site])")
-    folder = start_build(tmp_path_factory)
+    started_here = start_build(tmp_path_factory)  # normally conftest has started it already
+    folder = _folder(tmp_path_factory)
     outcome, waited = folder / "outcome.json", 0.0
     while not outcome.exists():
         assert waited < timeout_s, f"the site build in {folder} gave no outcome in {timeout_s:.0f} s"
         time.sleep(0.5)
         waited += 0.5
+    if started_here is not None:
+        started_here.wait()
     recorded = json.loads(outcome.read_text())
     return SiteBuild(folder / "site", recorded["returncode"], recorded["log"])
 
