@@ -19,7 +19,6 @@ import logging
 import os
 import platform
 import subprocess
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .contracts import parse_shape
+from .files import write_atomically
 from .registry import EncycloError, Entry, builtin_root, registry
 
 KEY_FIELDS = ("id", "name", "variant", "input", "dtype", "mode", "device_name", "channels_last", "compile")
@@ -61,18 +61,7 @@ def read_rows(path: Path) -> list[dict]:
 
 def write_rows(path: Path, rows: Iterable[dict]) -> None:
     """Replace the file atomically: readers see the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, sort_keys=True, default=str) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, "".join(json.dumps(row, sort_keys=True, default=str) + "\n" for row in rows))
 
 
 def merge_rows(groups: Iterable[list[dict]]) -> list[dict]:

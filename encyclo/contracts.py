@@ -78,6 +78,12 @@ def make_inputs(binding: Binding, *, dtype: str = "float32", device: str = "cpu"
     return (torch.randn(binding.shape, generator=gen).to(device=device, dtype=torch_dtype),)
 
 
+def with_input_grad(inputs: tuple) -> tuple:
+    """The floating inputs set to require a gradient: a layer trains inside a network, so a training step
+    differentiates its input too (and parameter-free layers such as SimAM would have nothing to differentiate)."""
+    return tuple(x.requires_grad_(True) if x.is_floating_point() else x for x in inputs)
+
+
 def make_generator(binding: Binding, *, device: str = "cpu", seed: int = 0) -> Any:
     """The explicit random generator an augmentation takes (None for modules)."""
     if binding.io == "image_augment":

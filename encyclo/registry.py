@@ -20,7 +20,6 @@ import importlib
 import importlib.util
 import json
 import os
-import tempfile
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from .files import write_atomically
 from .schema import AUGMENT_CONTRACTS, CATEGORIES, SchemaError, validate
 
 # The C build of yaml's *safe* loader when present: identical semantics to yaml.safe_load, ~10x faster,
@@ -216,6 +216,11 @@ class Entry:
         return self.folder / f"test_{self.id}.py"
 
     @property
+    def default_name(self) -> str:
+        """The name that builds the entry's defaults: the variant whose arguments equal them, else the id."""
+        return next((v for v, cfg in self.variants.items() if cfg == self.defaults), self.id)
+
+    @property
     def is_module(self) -> bool:
         """True for nn.Module entries (attention, norms, architectures); False for augmentations."""
         return self.io not in AUGMENT_CONTRACTS
@@ -305,11 +310,7 @@ class MetadataCache:
         if not (self.enabled and self.dirty):
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"version": self.version, "items": self.items}, f)
-            os.replace(tmp, self.path)
+            write_atomically(self.path, json.dumps({"version": self.version, "items": self.items}))
         except OSError:
             pass  # a read-only home only costs speed
 

@@ -107,6 +107,13 @@ def _register_summary(sub) -> None:
 
 
 # ---- bench ------------------------------------------------------------------------------------
+def _named_or_committed(files: list[str]) -> list[Path]:
+    """The results files named on the command line, else the committed ones."""
+    from . import bench
+
+    return [Path(f) for f in files] or bench.results_files()
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
@@ -124,15 +131,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(line)
         return 0
     if args.ids and args.ids[0] == "prune":  # drop rows measured on code that has changed since
-        for f in [Path(f) for f in args.ids[1:]] or bench.results_files():
+        for f in _named_or_committed(args.ids[1:]):
             rows = bench.read_rows(f)
             kept = bench.current_rows(rows)
             bench.write_rows(f, kept)
             print(f"{f}: removed {len(rows) - len(kept)} stale rows, kept {len(kept)}")
         return 0
     if args.ids and args.ids[0] == "status":
-        files = [Path(f) for f in args.ids[1:]] or bench.results_files()
-        for f in files:
+        for f in _named_or_committed(args.ids[1:]):
             for line in bench.status_lines(f):
                 print(line)
         return 0

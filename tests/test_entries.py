@@ -33,9 +33,14 @@ def smallest_input(e) -> tuple[int, ...]:
     return min(shapes, key=lambda s: torch.Size(s).numel())
 
 
+def generic_shape(e) -> tuple[int, ...]:
+    """The entry's test_input, else its smallest bench input."""
+    return parse_shape(e.test_input) if e.test_input else smallest_input(e)
+
+
 def small_train_input(e) -> tuple[int, ...]:
-    """The entry's test_input (or smallest bench input), with batch >= 2 so that BatchNorm can train on it."""
-    shape = parse_shape(e.test_input) if e.test_input else smallest_input(e)
+    """:func:`generic_shape` with batch >= 2, so that BatchNorm can train on it."""
+    shape = generic_shape(e)
     return (max(2, shape[0]),) + shape[1:] if e.io != "image_augment" else shape
 
 
@@ -77,7 +82,7 @@ def test_runs_backward_with_finite_gradients(e):
 @pytest.mark.parametrize("e", MODULES, ids=[e.id for e in MODULES])
 def test_eval_is_deterministic(e):
     torch.manual_seed(0)
-    binding = bind(e.io, parse_shape(e.test_input) if e.test_input else smallest_input(e))
+    binding = bind(e.io, generic_shape(e))
     model = encyclo.create(e.id, **binding.kwargs).eval()
     inputs = make_inputs(binding)
     with torch.inference_mode():

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..claims import ClaimResult
+from ..files import write_atomically
 from ..registry import Entry, Registry, builtin_root, registry
 from . import category_page as cat
 from . import entry_page as ep
@@ -71,10 +72,7 @@ class JsonCache:
         return self._new[key]
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"{self.path.stem}.{os.getpid()}.tmp")  # concurrent builds: one temp each
-        tmp.write_text(json.dumps(self._new, sort_keys=True, default=str), encoding="utf-8")
-        tmp.replace(self.path)
+        write_atomically(self.path, json.dumps(self._new, sort_keys=True, default=str))  # concurrent builds
 
 
 class ChartCache:
@@ -91,10 +89,7 @@ class ChartCache:
         if path.exists():
             return path.read_bytes()
         data = draw()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")  # atomic: a concurrent build never reads half
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_atomically(path, data)  # a concurrent build never reads half a chart
         return data
 
     def prune(self) -> None:
@@ -197,12 +192,9 @@ class Site:
         ids = list(dict.fromkeys([*entry.related, *(e.id for e in self.entries if entry.id in e.related)]))
         return [e for e in self.entries if e.id in ids and e.id != entry.id]
 
-    def _default_variant(self, entry: Entry) -> str:
-        return next((v for v, cfg in entry.variants.items() if cfg == entry.defaults), entry.id)
-
     def _variants(self, entry: Entry) -> list[ep.Variant]:
         shape = reference_input(entry)
-        default = self._default_variant(entry)
+        default = entry.default_name
         out = []
         for name, config in entry.variants.items():
             row = find_row(self.results, entry_id=entry.id, input=shape, device_name=self.cpu_device, variant=name)
@@ -216,7 +208,7 @@ class Site:
             return []
         out = []
         for arch in (e for e in self.entries if "attention" in e.slots):
-            base, shape = self._default_variant(arch), reference_input(arch)
+            base, shape = arch.default_name, reference_input(arch)
             out.append(ep.Composition(arch, base, shape, self.figures(f"{base}+{entry.id}", shape, arch, entry),
                                       self.figures(base, shape, arch)))
         return out
@@ -268,7 +260,7 @@ class Site:
                 figures = self.figures(label, shape, e) if e.is_module else Figures()
                 result = find_row(self.results, entry_id=e.id, input=shape, device_name=self.cpu_device,
                                   variant=variant)
-                if result is None and variant == self._default_variant(e):
+                if result is None and variant == e.default_name:
                     result = find_row(self.results, entry_id=e.id, input=shape, device_name=self.cpu_device)
                 rows.append(cat.CategoryRow(e, label, variant, shape, figures, result))
         return rows

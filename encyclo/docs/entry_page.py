@@ -151,7 +151,7 @@ def article(readme: str) -> tuple[str, str]:
 
 def usage(entry: Entry) -> str:
     """How to build and call the entry, per its io contract."""
-    name = next((v for v, cfg in entry.variants.items() if cfg == entry.defaults), entry.id)
+    name = entry.default_name
     code = {
         "feature_map": f'block = create("{name}", channels=64)\ny = block(torch.randn(8, 64, 56, 56))  # same shape',
         "tokens": f'layer = create("{name}", dim=768)\ny = layer(torch.randn(8, 197, 768))  # same shape',
@@ -367,7 +367,7 @@ def links_section(page: EntryPage) -> str:
     if page.used_in:
         parts.append("### Used in\n\n" + used_in_section(entry, page.used_in))
     if page.slot_blocks:
-        base = next((v for v, cfg in entry.variants.items() if cfg == entry.defaults), entry.id)
+        base = entry.default_name
         blocks = ", ".join(md.link(f"`{b.id}`", paths.entry_page(b), current) for b in page.slot_blocks)
         parts.append(f"### Blocks for the attention slot\n\nAny `feature_map` block fills it, e.g. "
                      f'`create("{base}", attention="{page.slot_blocks[0].id}")`: {blocks}.')

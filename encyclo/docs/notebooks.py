@@ -13,10 +13,10 @@ import base64
 import hashlib
 import os
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomically
 from .markdown import code_block, image, png_size, unsearchable
 
 CACHE_FORMAT = "1"  # bump when the conversion or execution settings change
@@ -91,12 +91,9 @@ def executed(script_path: Path, *, name: str, cache_dir: Path, salt: str = "", t
         return nbformat.read(cached, as_version=4)
     nb = execute(to_notebook(script_path.read_text(encoding="utf-8")), cwd=script_path.parent, name=name,
                  threads=threads)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    # A temp name of its own per writer: two builds (or two pytest workers) may execute the same example at
-    # once; each replaces the cache entry atomically with identical content, and neither loses its file.
-    tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(cached)
+    # Two builds (or two pytest workers) may execute the same example at once: each replaces the cache
+    # entry atomically with identical content.
+    write_atomically(cached, nbformat.writes(nb))
     return nb
 
 

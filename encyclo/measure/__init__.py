@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from ..contracts import Binding, bind, call, format_shape, make_generator, make_inputs, output_shape
+from ..contracts import (Binding, bind, call, format_shape, make_generator, make_inputs, output_shape,
+                         with_input_grad)
 from ..registry import EncycloError, registry
 from ..schema import FLOAT_DTYPES, MODES
 
@@ -181,9 +182,7 @@ def prepare(subject: Subject, config: Config) -> Prepared:
     runner = torch.compile(model) if config.compile else model
     if config.mode == "train":
         model.train()
-        # A layer trains inside a network: its input needs a gradient too (and parameter-free layers
-        # such as SimAM or InstanceNorm would otherwise have nothing to differentiate).
-        inputs = tuple(x.requires_grad_(True) if x.is_floating_point() else x for x in inputs)
+        inputs = with_input_grad(inputs)
 
         def step() -> Any:
             model.zero_grad(set_to_none=True)

@@ -22,6 +22,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry, sdpa_flop
 
+from ..contracts import with_input_grad
+
 aten = torch.ops.aten
 
 
@@ -196,7 +198,7 @@ def _count_on(device: str, build: Callable, make_input: Callable, *, train: bool
     model.train(train)
     inputs = make_input(device)
     if train:  # as inside a network: the input's gradient is part of a training step
-        inputs = tuple(x.requires_grad_(True) if x.is_floating_point() else x for x in inputs)
+        inputs = with_input_grad(inputs)
     mode = _CountingMode()
     records: list[ModuleRecord] = []
     handles = []
